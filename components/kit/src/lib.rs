@@ -1,0 +1,96 @@
+//! Glue shared by the service components: turns [`Problem`]s and JSON
+//! values into spin-sdk responses, and resolves a request against a static
+//! route table.
+#![forbid(unsafe_code)]
+
+use http::header::{ALLOW, CONTENT_TYPE};
+use serde::Serialize;
+use spin_sdk::http::Request;
+pub use vottery_http::{Match, Method, Params, Problem, Route, Router};
+
+/// The response type every handler returns.
+pub type Response = http::Response<String>;
+
+/// A problem+json response (with `Allow` for 405).
+pub fn problem(problem: &Problem) -> Response {
+    let mut builder =
+        http::Response::builder().status(problem.status()).header(CONTENT_TYPE, vottery_http::PROBLEM_JSON);
+    if !problem.allow().is_empty() {
+        builder = builder.header(ALLOW, problem.allow().join(", "));
+    }
+    builder.body(problem.to_json()).unwrap_or_else(|_| fallback())
+}
+
+/// A JSON response.
+pub fn json(status: u16, value: &impl Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => http::Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap_or_else(|_| fallback()),
+        Err(_) => fallback(),
+    }
+}
+
+fn fallback() -> Response {
+    let mut response = http::Response::new(String::from(
+        r#"{"type":"urn:vottery:problem:internal_error","title":"Internal error","status":500,"code":"internal_error"}"#,
+    ));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+/// Resolves `request` against `router`: the handler and its path captures, or
+/// the 404/405 problem response to send back.
+pub fn route<'r, H: Copy>(router: &Router<H>, request: &'r Request) -> Result<(H, Params<'r>), Response> {
+    let path = request.uri().path();
+    match router.resolve(request.method().as_str(), path) {
+        Match::Found(handler, params) => Ok((handler, params)),
+        Match::MethodNotAllowed(allow) => Err(problem(&Problem::method_not_allowed(request.method().as_str(), allow))),
+        Match::NotFound => Err(problem(&Problem::not_found(path))),
+    }
+}
+
+#[derive(Serialize)]
+struct Health {
+    service: &'static str,
+    status: &'static str,
+    version: &'static str,
+    crypto: &'static str,
+}
+
+/// `GET /api/<service>/health`: liveness plus a known-answer test of the
+/// crypto dependency the service is composed with.
+pub fn health(service: &'static str) -> Response {
+    let crypto_ok = crypto::self_test();
+    let health = Health {
+        service,
+        status: if crypto_ok { "ok" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        crypto: if crypto_ok { "ok" } else { "failed" },
+    };
+    json(if crypto_ok { 200 } else { 503 }, &health)
+}
+
+/// Bindings for the `vottery:crypto` dependency. A component that never
+/// calls them does not import them.
+pub mod crypto {
+    spin_sdk::wit_bindgen::generate!({
+        path: "../../wit",
+        world: "vottery:crypto/consumer",
+        runtime_path: "::spin_sdk::wit_bindgen::rt",
+        generate_all,
+    });
+
+    pub use vottery::crypto::digest;
+
+    /// Known-answer test of the crypto dependency (FIPS 180-2, "abc").
+    pub fn self_test() -> bool {
+        const ABC: [u8; 32] = [
+            0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03,
+            0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+        ];
+        digest::sha256(b"abc") == ABC
+    }
+}

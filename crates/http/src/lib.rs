@@ -1,0 +1,12 @@
+//! Transport-neutral HTTP pieces shared by every Vottery service.
+//!
+//! Nothing here depends on `spin-sdk`: components translate [`Problem`] and
+//! [`Route`] outcomes into their own response types, so the logic is tested
+//! natively.
+#![forbid(unsafe_code)]
+
+mod problem;
+mod router;
+
+pub use problem::{PROBLEM_JSON, Problem};
+pub use router::{Match, Method, Params, Route, Router};

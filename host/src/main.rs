@@ -1,0 +1,111 @@
+//! `vottery-host`: runs the Vottery Spin application on wasmtime with
+//! Spin's semantics, for local runs, integration tests and benchmarks.
+
+mod app;
+mod bindings;
+mod compose;
+mod instances;
+mod kv;
+mod manifest;
+mod outbound;
+mod postgres;
+mod redis;
+mod routes;
+mod runtime_config;
+mod server;
+mod state;
+mod variables;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+
+/// Serves a Spin application (manifest version 2).
+#[derive(Debug, Parser)]
+#[command(name = "vottery-host", version)]
+struct Cli {
+    /// The application manifest.
+    #[arg(long, short = 'f', default_value = "spin.toml")]
+    from: PathBuf,
+    /// The runtime configuration file.
+    #[arg(long = "runtime-config-file")]
+    runtime_config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "SPIN_HTTP_LISTEN_ADDR", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Requests one instance may serve before it is dropped.
+    #[arg(long, default_value_t = 128)]
+    max_instance_reuse_count: usize,
+    /// Requests one instance may serve at the same time.
+    #[arg(long, default_value_t = 16)]
+    max_instance_concurrent_reuse_count: usize,
+    /// Seconds an idle instance is kept.
+    #[arg(long, default_value_t = 1.0)]
+    idle_instance_timeout: f64,
+    /// Seconds a request may take before its instance is dropped.
+    #[arg(long)]
+    request_timeout: Option<f64>,
+    /// Where compiled components are cached.
+    #[arg(long, env = "VOTTERY_COMPILE_CACHE")]
+    cache_dir: Option<PathBuf>,
+    /// Log as JSON lines.
+    #[arg(long)]
+    json_logs: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOTTERY_LOG").unwrap_or_else(|_| "info".into());
+    if cli.json_logs {
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.max_instance_reuse_count == 0 || cli.max_instance_concurrent_reuse_count == 0 {
+        anyhow::bail!("instance reuse counts must be at least 1");
+    }
+    let settings = instances::InstanceSettings {
+        max_reuse: cli.max_instance_reuse_count,
+        max_concurrent: cli.max_instance_concurrent_reuse_count,
+        idle_timeout: Duration::from_secs_f64(cli.idle_instance_timeout),
+        request_timeout: cli.request_timeout.map(Duration::from_secs_f64),
+    };
+    let app = app::App::load(app::LoadOptions {
+        manifest: &cli.from,
+        runtime_config: cli.runtime_config.as_deref(),
+        settings,
+        cache_dir: cli.cache_dir,
+    })
+    .await?;
+    for shadowed in &app.shadowed {
+        tracing::warn!("route {shadowed} is a duplicate and will never be used");
+    }
+    let listener =
+        tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let address = listener.local_addr()?;
+    for route in app.router.routes() {
+        println!("  http://{address}{}  ->  {}", route.raw, app.runtime(route.component).id);
+    }
+    println!("Serving http://{address}");
+    server::serve(app, listener).await
+}

@@ -1,0 +1,4 @@
+pub struct Connection;
+pub struct ConnectionBuilder;
+#[derive(Default)]
+pub struct Pools;

@@ -1,0 +1,3 @@
+pub struct Connection;
+#[derive(Default)]
+pub struct Clients;

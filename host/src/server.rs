@@ -1,0 +1,175 @@
+//! The HTTP front: accepts connections (with `TCP_NODELAY`), routes each
+//! request with Spin's rules, adds the headers Spin sets, and hands it to
+//! the component. Answers the host itself gives (no route, a failed
+//! component) are problem+json.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use wasmtime_wasi_http::handler;
+
+use crate::app::{App, OutgoingBody};
+
+/// Serves `app` on `listener` until the process ends.
+pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
+    let local = listener.local_addr()?;
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!("accept failed: {error}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&app, request, peer, local).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = connection.await {
+                tracing::debug!("connection from {peer} ended: {error}");
+            }
+        });
+    }
+}
+
+async fn handle(
+    app: &App,
+    request: http::Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> http::Response<OutgoingBody> {
+    let started = Instant::now();
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    if let Some(response) = well_known(app, &path) {
+        return response;
+    }
+    let Some(matched) = app.router.find(&path) else {
+        tracing::info!(%method, %path, status = 404, "no route");
+        return problem_response(404, "route_not_found", "No such route", &format!("no route for {path}"));
+    };
+    let runtime = app.runtime(matched.route.component);
+    let (mut parts, body) = request.into_parts();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map_or_else(|| local.to_string(), str::to_owned);
+    let full_url = format!("http://{host}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    set_spin_headers(
+        &mut parts.headers,
+        &full_url,
+        &matched.route.based,
+        &matched.route.raw,
+        matched.route.component_route(),
+        &matched.path_info,
+        &peer.to_string(),
+        &matched.params,
+    );
+    if parts.uri.authority().is_none() {
+        if let Ok(uri) = full_url.parse() {
+            parts.uri = uri;
+        }
+    }
+    let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+    let body = body.map_err(|e| handler::ErrorCode::from(hyper_error(e))).boxed_unsync();
+    let index = matched.route.component;
+    let response = match app.handle(index, http::Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(component = %runtime.id, %method, %path, "request failed: {error:?}");
+            if error.downcast_ref::<handler::InstantiationError<()>>().is_some() {
+                problem_response(503, "service_unavailable", "Service unavailable", "no instance could be started")
+            } else {
+                problem_response(500, "internal_error", "Internal error", "the component failed")
+            }
+        }
+    };
+    tracing::info!(
+        component = %runtime.id,
+        request_id = %response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or(&request_id),
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+fn hyper_error(error: hyper::Error) -> wasmtime_wasi_http::p3::bindings::http::types::ErrorCode {
+    use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
+    ErrorCode::InternalError(Some(error.to_string()))
+}
+
+fn well_known(app: &App, path: &str) -> Option<http::Response<OutgoingBody>> {
+    let rest = path.strip_prefix("/.well-known/spin/")?;
+    Some(match rest {
+        "health" => text_response(200, "text/plain", Bytes::from_static(b"OK")),
+        "info" => {
+            text_response(200, "application/json", Bytes::from(serde_json::json!({ "name": app.name }).to_string()))
+        }
+        _ => problem_response(404, "route_not_found", "No such route", &format!("no route for {path}")),
+    })
+}
+
+/// Appends the headers Spin gives a component (client copies are kept, as
+/// Spin does: the component sees them first).
+#[allow(clippy::too_many_arguments)]
+pub fn set_spin_headers(
+    headers: &mut HeaderMap,
+    full_url: &str,
+    matched_route: &str,
+    raw_route: &str,
+    component_route: &str,
+    path_info: &str,
+    client_addr: &str,
+    params: &[(String, String)],
+) {
+    let mut add = |name: &str, value: &str| {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.append(name, value);
+        }
+    };
+    add("spin-path-info", path_info);
+    add("spin-full-url", full_url);
+    add("spin-matched-route", matched_route);
+    add("spin-base-path", "/");
+    add("spin-raw-component-route", raw_route);
+    add("spin-component-route", component_route);
+    add("spin-client-addr", client_addr);
+    for (name, value) in params {
+        add(&format!("spin-path-match-{}", name.to_ascii_lowercase().replace('_', "-")), value);
+    }
+}
+
+fn text_response(status: u16, content_type: &'static str, body: Bytes) -> http::Response<OutgoingBody> {
+    let mut response = http::Response::new(Full::new(body).map_err(|never| match never {}).boxed_unsync());
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A problem+json answer given by the host itself.
+pub fn problem_response(status: u16, code: &str, title: &str, detail: &str) -> http::Response<OutgoingBody> {
+    let body = serde_json::json!({
+        "type": format!("urn:vottery:problem:{code}"),
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    });
+    text_response(status, "application/problem+json", Bytes::from(body.to_string()))
+}

@@ -1,0 +1,81 @@
+//! The project's own `spin.toml`, served whole.
+
+use crate::support::*;
+
+fn start(mode: Mode) -> Host {
+    wasm("vottery_gateway");
+    let root = workspace();
+    Host::start(
+        &root.join("spin.toml"),
+        Some(&root.join("runtime-config.toml")),
+        mode,
+        &[("SPIN_VARIABLE_MASTER_KEY", "test-master"), ("SPIN_VARIABLE_CONTACT_PEPPER", "test-pepper")],
+    )
+}
+
+#[test]
+fn every_service_answers_health_behind_the_gateway() {
+    for mode in MODES {
+        let host = start(mode);
+        for service in ["auth", "users", "security", "devices"] {
+            let reply = host.get(&format!("/api/{service}/health"));
+            assert_eq!(reply.status, 200, "{service} {mode:?}: {}", reply.body);
+            assert_eq!(reply.json()["service"], service);
+            assert_eq!(reply.json()["crypto"], "ok");
+            assert_eq!(reply.header("strict-transport-security"), Some("max-age=63072000; includeSubDomains"));
+            assert_eq!(reply.header("x-request-id").map(str::len), Some(32));
+        }
+    }
+}
+
+#[test]
+fn routes_of_later_work_are_501_and_routing_errors_are_problems() {
+    let host = start(Mode::Reuse);
+    for (method, path) in [
+        ("POST", "/api/auth/send-otp"),
+        ("POST", "/api/auth/verify-otp"),
+        ("POST", "/api/auth/capture-biometric"),
+        ("POST", "/api/auth/refresh-token"),
+        ("GET", "/api/auth/status"),
+        ("GET", "/api/users/profile"),
+        ("PUT", "/api/users/profile"),
+        ("GET", "/api/users/demographics"),
+        ("POST", "/api/users/activity"),
+        ("POST", "/api/security/encrypt"),
+        ("POST", "/api/security/decrypt"),
+        ("POST", "/api/security/sign"),
+        ("POST", "/api/security/verify"),
+        ("GET", "/.well-known/jwks.json"),
+        ("POST", "/api/devices/register"),
+        ("GET", "/api/devices/list"),
+        ("PUT", "/api/devices/update"),
+        ("DELETE", "/api/devices/abc"),
+    ] {
+        let reply = host.send(method, path, Some("{}"));
+        reply.assert_problem(501, "not_implemented");
+        assert!(reply.json()["detail"].as_str().unwrap().contains("capability"), "{path}");
+    }
+    let wrong = host.send("DELETE", "/api/users/profile", None);
+    wrong.assert_problem(405, "method_not_allowed");
+    assert_eq!(wrong.header("allow"), Some("GET, PUT"));
+    host.get("/api/users/nothing-here").assert_problem(404, "route_not_found");
+    host.get("/elsewhere").assert_problem(404, "route_not_found");
+}
+
+#[test]
+fn instances_are_reused_or_fresh_as_configured() {
+    let probe = wasm("fixture_probe");
+    let (m, _) = write_app(
+        &format!(
+            "spin_manifest_version = 2\n[application]\nname = \"n\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p\"\n[component.p]\nsource = \"{}\"\n",
+            probe.display()
+        ),
+        None,
+    );
+    let fresh = Host::start(&m, None, Mode::PerRequest, &[]);
+    let counts: Vec<u64> = (0..5).map(|_| fresh.get("/counter").json()["served"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [1, 1, 1, 1, 1]);
+    let reused = Host::start(&m, None, Mode::Reuse, &[]);
+    let counts: Vec<u64> = (0..5).map(|_| reused.get("/counter").json()["served"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [1, 2, 3, 4, 5]);
+}

@@ -1,0 +1,10 @@
+//! Host conformance tests: the host runs real components (the app's and
+//! small fixtures) with Spin's semantics, in both instance modes.
+
+mod app;
+mod composition;
+mod outbound;
+mod routing;
+mod startup;
+mod support;
+mod variables;

@@ -1,0 +1,230 @@
+//! Running the host as a separate process against test manifests.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Builds the app's components and the test fixtures once per run.
+pub fn wasm(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.current_dir(workspace()).args(["build", "--release", "--target", "wasm32-wasip2"]);
+        for p in ["fixture-probe", "fixture-mw-probe", "fixture-leaky-dep"] {
+            cmd.args(["-p", p]);
+        }
+        for c in ["gateway", "crypto", "auth", "users", "security", "devices"] {
+            cmd.args(["-p", &format!("vottery-{c}")]);
+        }
+        let status = cmd.status().expect("cargo runs");
+        assert!(status.success(), "building the components failed");
+    });
+    let path = workspace().join("target/wasm32-wasip2/release").join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}
+
+/// How the host reuses instances.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    /// Spin 4.1's defaults: 128 requests per instance, 16 at a time.
+    Reuse,
+    /// A fresh instance for every request.
+    PerRequest,
+}
+
+pub const MODES: [Mode; 2] = [Mode::Reuse, Mode::PerRequest];
+
+impl Mode {
+    fn args(self) -> Vec<String> {
+        match self {
+            Mode::Reuse => vec![],
+            Mode::PerRequest => {
+                vec!["--max-instance-reuse-count=1".into(), "--max-instance-concurrent-reuse-count=1".into()]
+            }
+        }
+    }
+}
+
+/// A temporary directory for one test's manifest and files.
+pub fn scratch() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "vottery-host-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct Host {
+    child: Child,
+    pub base: String,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn command(manifest: &Path, runtime_config: Option<&Path>, mode: Mode, env: &[(&str, &str)]) -> (Command, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vottery-host"));
+    cmd.arg("--from").arg(manifest).arg("--listen").arg(format!("127.0.0.1:{port}"));
+    cmd.arg("--cache-dir").arg(workspace().join("target/vottery-compile-cache"));
+    if let Some(rc) = runtime_config {
+        cmd.arg("--runtime-config-file").arg(rc);
+    }
+    cmd.args(mode.args());
+    cmd.env("VOTTERY_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    (cmd, port)
+}
+
+impl Host {
+    /// Starts the host on `manifest` and waits until it serves.
+    pub fn start(manifest: &Path, runtime_config: Option<&Path>, mode: Mode, env: &[(&str, &str)]) -> Host {
+        match Self::try_start(manifest, runtime_config, mode, env) {
+            Ok(host) => host,
+            Err(stderr) => panic!("the host did not start:\n{stderr}"),
+        }
+    }
+
+    /// Starts the host, or returns what it printed when it exited.
+    pub fn try_start(
+        manifest: &Path,
+        runtime_config: Option<&Path>,
+        mode: Mode,
+        env: &[(&str, &str)],
+    ) -> Result<Host, String> {
+        let (mut cmd, port) = command(manifest, runtime_config, mode, env);
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            let _ = tx.send(text);
+        });
+        let host = Host { child, base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut host = host;
+        loop {
+            if let Ok(Some(_)) = host.child.try_wait() {
+                return Err(rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default());
+            }
+            if let Ok(r) = agent().get(&format!("{}/.well-known/spin/health", host.base)).call() {
+                if r.status() == 200 {
+                    return Ok(host);
+                }
+            }
+            assert!(Instant::now() < deadline, "the host did not start in time");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs the host to its exit and returns its status and stderr.
+    pub fn run_to_exit(manifest: &Path, runtime_config: Option<&Path>, env: &[(&str, &str)]) -> (bool, String) {
+        let (mut cmd, _) = command(manifest, runtime_config, Mode::Reuse, env);
+        let out = cmd.output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, None)
+    }
+
+    pub fn send(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
+        let url = format!("{}{path}", self.base);
+        let request = http::Request::builder().method(method).uri(&url);
+        let request = match body {
+            Some(b) => request.header("content-type", "application/json").body(b.to_owned()).unwrap(),
+            None => request.body(String::new()).unwrap(),
+        };
+        let response = agent().run(request).unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().read_to_string().unwrap();
+        Reply { status, headers, body }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        let body = self.json();
+        assert_eq!(body["code"], code, "{}", self.body);
+        assert_eq!(body["status"], status);
+    }
+}
+
+/// Writes a manifest (and optional runtime config) into a scratch dir.
+pub fn write_app(manifest: &str, runtime_config: Option<&str>) -> (PathBuf, Option<PathBuf>) {
+    let dir = scratch();
+    let m = dir.join("spin.toml");
+    std::fs::write(&m, manifest).unwrap();
+    let rc = runtime_config.map(|text| {
+        let p = dir.join("runtime-config.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    });
+    (m, rc)
+}
+
+/// A plain HTTP/1.1 server on loopback answering `200 ok` to anything, for
+/// outbound tests. Returns its port; it lives until the test process ends.
+pub fn upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    port
+}
