@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -304,7 +303,7 @@ fn linker(engine: &Engine) -> Result<Linker<StoreData>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi::p3::add_to_linker(&mut linker)?;
     wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
-    crate::bindings::variables::add_to_linker::<_, HasSelf<StoreData>>(&mut linker, |data| data)?;
+    crate::bindings::SpinPlatform::add_to_linker::<_, HasSelf<StoreData>>(&mut linker, |data| data)?;
     Ok(linker)
 }
 

@@ -22,6 +22,8 @@ pub struct Manifest {
     pub component: BTreeMap<String, Component>,
 }
 
+// Some fields are read only to reject unknown keys, as Spin does.
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Application {
@@ -36,6 +38,7 @@ pub struct Application {
     pub trigger: Option<toml::Table>,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variable {
@@ -56,6 +59,7 @@ pub struct Triggers {
     pub http: Vec<HttpTrigger>,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpTrigger {
@@ -89,6 +93,7 @@ pub struct TriggerDependencies {
     pub middleware: Vec<DependencySource>,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Component {
@@ -111,6 +116,7 @@ pub struct Component {
     pub build: Option<Build>,
 }
 
+#[allow(dead_code)]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Build {
@@ -171,6 +177,12 @@ impl Manifest {
         for (i, trigger) in self.trigger.http.iter().enumerate() {
             if !self.component.contains_key(&trigger.component) {
                 bail!("trigger.http[{i}]: component {:?} is not defined", trigger.component);
+            }
+            if let Some(executor) = &trigger.executor {
+                let kind = executor.get("type").and_then(|t| t.as_str());
+                if !matches!(kind, Some("http" | "spin")) {
+                    bail!("trigger.http[{i}].executor: only `{{ type = \"http\" }}` is supported");
+                }
             }
             if let RouteSpec::Private(PrivateRoute { private: false }) = trigger.route {
                 bail!("trigger.http[{i}]: route must be a string pattern or `{{ private = true }}`");

@@ -88,6 +88,7 @@ impl AllowedHosts {
 
     /// Whether the component may chain to `component` through
     /// `http://<component>.spin.internal`.
+    #[cfg(test)]
     pub fn allows_chaining(&self, component: &str) -> bool {
         self.allows("http", &format!("{component}.spin.internal"), Some(80))
     }

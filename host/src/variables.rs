@@ -64,32 +64,23 @@ pub enum VariableError {
 #[derive(Debug, Default)]
 pub struct AppVariables {
     values: HashMap<String, Option<String>>,
-    secret: Vec<String>,
 }
 
 impl AppVariables {
     pub fn resolve(manifest: &Manifest, providers: &[VariablesProvider], env: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut values = HashMap::new();
-        let mut secret = Vec::new();
         for (name, decl) in &manifest.variables {
             let from_providers = providers.iter().find_map(|p| p.lookup(name, env));
             let from_default_env = || env(&format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase()));
             let value = from_providers.or_else(from_default_env).or_else(|| decl.default.clone());
-            if decl.secret {
-                secret.push(name.clone());
-            }
             values.insert(name.clone(), value);
         }
-        Self { values, secret }
+        Self { values }
     }
 
+    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).and_then(|v| v.as_deref())
-    }
-
-    /// Names of variables marked `secret`; their values never reach a log.
-    pub fn secret_names(&self) -> &[String] {
-        &self.secret
     }
 }
 
@@ -148,7 +139,7 @@ mod tests {
         assert_eq!(app.get("a"), Some("static"));
         assert_eq!(app.get("b"), Some("env-b"));
         assert_eq!(app.get("c"), None);
-        assert_eq!(app.secret_names(), ["d"]);
+        assert_eq!(app.get("d"), None);
     }
 
     #[test]

@@ -6,5 +6,6 @@ mod composition;
 mod outbound;
 mod routing;
 mod startup;
+mod storage;
 mod support;
 mod variables;
