@@ -32,7 +32,7 @@ async fn handle(request: Request) -> kit::Response {
         Err(response) => return response,
     };
     match endpoint {
-        Endpoint::Health => kit::health("auth"),
+        Endpoint::Health => kit::health("auth").await,
         Endpoint::SendOtp => kit::problem(&Problem::not_implemented("email and SMS one-time codes")),
         Endpoint::VerifyOtp => kit::problem(&Problem::not_implemented("email and SMS one-time codes")),
         Endpoint::ResendOtp => kit::problem(&Problem::not_implemented("email and SMS one-time codes")),

@@ -32,7 +32,7 @@ async fn handle(request: Request) -> kit::Response {
         Err(response) => return response,
     };
     match endpoint {
-        Endpoint::Health => kit::health("devices"),
+        Endpoint::Health => kit::health("devices").await,
         Endpoint::Register => kit::problem(&Problem::not_implemented("device registration")),
         Endpoint::List => kit::problem(&Problem::not_implemented("device listing")),
         Endpoint::Update => kit::problem(&Problem::not_implemented("device updates")),

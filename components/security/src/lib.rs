@@ -32,7 +32,7 @@ async fn handle(request: Request) -> kit::Response {
         Err(response) => return response,
     };
     match endpoint {
-        Endpoint::Health => kit::health("security"),
+        Endpoint::Health => kit::health("security").await,
         Endpoint::Encrypt => kit::problem(&Problem::not_implemented("encryption")),
         Endpoint::Decrypt => kit::problem(&Problem::not_implemented("decryption")),
         Endpoint::Sign => kit::problem(&Problem::not_implemented("signatures")),

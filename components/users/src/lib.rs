@@ -28,7 +28,7 @@ async fn handle(request: Request) -> kit::Response {
         Err(response) => return response,
     };
     match endpoint {
-        Endpoint::Health => kit::health("users"),
+        Endpoint::Health => kit::health("users").await,
         Endpoint::GetProfile => kit::problem(&Problem::not_implemented("user profiles")),
         Endpoint::PutProfile => kit::problem(&Problem::not_implemented("user profiles")),
         Endpoint::Demographics => kit::problem(&Problem::not_implemented("demographics")),

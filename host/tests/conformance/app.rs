@@ -2,26 +2,37 @@
 
 use crate::support::*;
 
-fn start(mode: Mode) -> Host {
+fn start_with(mode: Mode, db: &Database, pg_port: &str) -> Host {
     wasm("vottery_gateway");
     let root = workspace();
     Host::start(
         &root.join("spin.toml"),
         Some(&root.join("runtime-config.toml")),
         mode,
-        &[("SPIN_VARIABLE_MASTER_KEY", "test-master"), ("SPIN_VARIABLE_CONTACT_PEPPER", "test-pepper")],
+        &[
+            ("SPIN_VARIABLE_MASTER_KEY", "test-master"),
+            ("SPIN_VARIABLE_CONTACT_PEPPER", "test-pepper"),
+            ("SPIN_VARIABLE_PG_DATABASE", &db.name),
+            ("SPIN_VARIABLE_PG_PORT", pg_port),
+        ],
     )
+}
+
+fn start(mode: Mode, db: &Database) -> Host {
+    start_with(mode, db, "5432")
 }
 
 #[test]
 fn every_service_answers_health_behind_the_gateway() {
+    let db = Database::migrated();
     for mode in MODES {
-        let host = start(mode);
+        let host = start(mode, &db);
         for service in ["auth", "users", "security", "devices"] {
             let reply = host.get(&format!("/api/{service}/health"));
             assert_eq!(reply.status, 200, "{service} {mode:?}: {}", reply.body);
             assert_eq!(reply.json()["service"], service);
             assert_eq!(reply.json()["crypto"], "ok");
+            assert_eq!(reply.json()["postgres"], "ok");
             assert_eq!(reply.header("strict-transport-security"), Some("max-age=63072000; includeSubDomains"));
             assert_eq!(reply.header("x-request-id").map(str::len), Some(32));
         }
@@ -29,8 +40,59 @@ fn every_service_answers_health_behind_the_gateway() {
 }
 
 #[test]
+fn an_unreachable_database_is_a_503_problem_at_request_time() {
+    let db = Database::migrated();
+    let host = start_with(Mode::Reuse, &db, "1");
+    for service in ["auth", "users", "security", "devices"] {
+        let reply = host.get(&format!("/api/{service}/health"));
+        reply.assert_problem(503, "service_unavailable");
+        let detail = reply.json()["detail"].as_str().unwrap().to_owned();
+        assert_eq!(detail, "postgres: unreachable");
+    }
+}
+
+#[test]
+fn each_service_connects_as_its_own_least_privileged_role() {
+    // The health check connects as vottery_<service>; without the
+    // migrations those roles cannot reach the database's schemas.
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    assert_eq!(host.get("/api/users/health").status, 200);
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "vottery_auth",
+            "-d",
+            &db.name,
+            "-tAc",
+            "SELECT count(*) FROM users.sngine_accounts",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("permission denied"));
+    let out = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "vottery_users",
+            "-d",
+            &db.name,
+            "-tAc",
+            "SELECT count(*) FROM users.sngine_accounts WHERE NOT banned",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+}
+
+#[test]
 fn routes_of_later_work_are_501_and_routing_errors_are_problems() {
-    let host = start(Mode::Reuse);
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
     for (method, path) in [
         ("POST", "/api/auth/send-otp"),
         ("POST", "/api/auth/verify-otp"),

@@ -5,44 +5,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// A database of its own for one test; dropped when the guard goes.
-pub struct Database {
-    pub name: String,
-}
-
-fn admin() -> (tokio::runtime::Runtime, tokio_postgres::Client) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let client = rt.block_on(async {
-        let (client, conn) =
-            tokio_postgres::connect("host=127.0.0.1 user=postgres dbname=postgres", tokio_postgres::NoTls)
-                .await
-                .expect("PostgreSQL on 127.0.0.1:5432");
-        tokio::spawn(conn);
-        client
-    });
-    (rt, client)
-}
-
-impl Database {
-    pub fn fresh() -> Database {
-        let name = format!("host_test_{}", scratch().file_name().unwrap().to_string_lossy().replace('-', "_"));
-        let (rt, client) = admin();
-        rt.block_on(client.batch_execute(&format!("CREATE DATABASE {name}"))).unwrap();
-        Database { name }
-    }
-
-    pub fn address(&self) -> String {
-        format!("host=127.0.0.1 port=5432 user=postgres dbname={}", self.name)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (rt, client) = admin();
-        let _ = rt.block_on(client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)));
-    }
-}
-
 fn manifest(allowed: &str, stores: &str) -> String {
     format!(
         "spin_manifest_version = 2\n[application]\nname = \"storage\"\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"probe\"\n\

@@ -228,3 +228,63 @@ pub fn upstream() -> u16 {
     });
     port
 }
+
+/// A database of its own for one test; dropped when the guard goes.
+pub struct Database {
+    pub name: String,
+}
+
+fn admin() -> (tokio::runtime::Runtime, tokio_postgres::Client) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = rt.block_on(async {
+        let (client, conn) =
+            tokio_postgres::connect("host=127.0.0.1 user=postgres dbname=postgres", tokio_postgres::NoTls)
+                .await
+                .expect("PostgreSQL on 127.0.0.1:5432");
+        tokio::spawn(conn);
+        client
+    });
+    (rt, client)
+}
+
+impl Database {
+    pub fn fresh() -> Database {
+        let name = format!("host_test_{}", scratch().file_name().unwrap().to_string_lossy().replace('-', "_"));
+        let (rt, client) = admin();
+        rt.block_on(client.batch_execute(&format!("CREATE DATABASE {name}"))).unwrap();
+        Database { name }
+    }
+
+    pub fn address(&self) -> String {
+        format!("host=127.0.0.1 port=5432 user=postgres dbname={}", self.name)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (rt, client) = admin();
+        let _ = rt.block_on(client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)));
+    }
+}
+
+impl Database {
+    /// A fresh database with the project's migrations applied.
+    pub fn migrated() -> Database {
+        let db = Database::fresh();
+        let migrate = workspace().join("target/release/vottery-migrate");
+        if !migrate.exists() {
+            let status = Command::new(env!("CARGO"))
+                .current_dir(workspace())
+                .args(["build", "--release", "-p", "vottery-migrate"])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let out = Command::new(migrate)
+            .args(["--database-url", &format!("host=127.0.0.1 user=postgres dbname={}", db.name), "--dev-fixtures"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        db
+    }
+}
