@@ -54,6 +54,10 @@ struct Cli {
     /// Log as JSON lines.
     #[arg(long)]
     json_logs: bool,
+    /// Instead of serving, time this many instantiations of each component
+    /// and print the figures (benchmarking).
+    #[arg(long, hide = true)]
+    measure_instantiation: Option<usize>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -97,6 +101,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cache_dir: cli.cache_dir,
     })
     .await?;
+    if let Some(n) = cli.measure_instantiation {
+        for (index, runtime) in app.runtimes().iter().enumerate() {
+            let micros = app.instantiation_micros(index, n).await?;
+            let at = |q: f64| micros[((micros.len() as f64 - 1.0) * q) as usize];
+            let mean = micros.iter().sum::<f64>() / micros.len() as f64;
+            println!("{}: mean {mean:.1} us, p50 {:.1} us, p99 {:.1} us ({n} runs)", runtime.id, at(0.5), at(0.99));
+        }
+        return Ok(());
+    }
     for shadowed in &app.shadowed {
         tracing::warn!("route {shadowed} is a duplicate and will never be used");
     }

@@ -2,52 +2,76 @@
 //! request ids, body limits and security headers. Rate limits and the
 //! access-token check join it with the session work.
 //!
-//! The downstream response body is handed through as a stream, never copied
-//! into the gateway: only its head is rebuilt with the added headers.
+//! It works on the WASI HTTP types directly: request and response bodies
+//! are handed through as streams, never copied into the gateway, and only
+//! the heads are rebuilt with the added headers.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use spin_sdk::http::{Error, IntoResponse, Request};
+use spin_sdk::http::IntoResponse;
 use spin_sdk::http_service;
-use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Response};
+use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::random::random::get_random_u64;
 use spin_sdk::wasip3::wit_future;
 use vottery_component_kit as kit;
 use vottery_gateway_policy::{self as policy, REQUEST_ID, SECURITY_HEADERS};
 
 #[http_service]
-async fn handle(mut request: Request) -> Result<Response, Error> {
+async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode> {
+    let (mut parts, mut body) = request.into_parts();
+    let offered = parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
     let random = (u128::from(get_random_u64()) << 64) | u128::from(get_random_u64());
-    let offered = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok());
-    let id = HeaderValue::try_from(policy::request_id(offered, random)).map_err(internal)?;
-    request.headers_mut().insert(REQUEST_ID, id.clone());
+    let id = policy::request_id(offered, random);
 
-    let declared = request.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if let Err(problem) = policy::check_body_size(declared) {
         let mut early = kit::problem(&problem);
-        decorate(early.headers_mut(), id);
-        return Ok(early.into_response()?);
+        decorate(early.headers_mut(), &id)?;
+        return early.into_response();
     }
 
-    let mut downstream = spin_sdk::http::next(request).await?;
+    // The authority travels separately; WASI forbids a `Host` field.
+    parts.headers.remove(http::header::HOST);
+    parts.headers.insert(REQUEST_ID, HeaderValue::try_from(id.as_str()).map_err(internal)?);
+    let inner = body.take_unstarted().ok_or_else(|| internal("request body already read"))?;
+    let forward = rebuild(inner, Fields::try_from(parts.headers).map_err(internal)?)?;
+
+    let mut downstream = spin_sdk::http::next(forward).await?;
     let status = downstream.status().as_u16();
-    decorate(downstream.headers_mut(), id);
+    decorate(downstream.headers_mut(), &id)?;
     let fields = Fields::try_from(std::mem::take(downstream.headers_mut())).map_err(internal)?;
     let inner = downstream.body_mut().take_unstarted().ok_or_else(|| internal("downstream body already read"))?;
-    let (result_tx, result_rx) = wit_future::new(|| Ok(()));
-    drop(result_tx);
-    let (body, trailers) = Response::consume_body(inner, result_rx);
+    let (_, result) = wit_future::new(|| Ok(()));
+    let (body, trailers) = Response::consume_body(inner, result);
     let (response, _sent) = Response::new(fields, Some(body), trailers);
     response.set_status_code(status).map_err(|()| internal("invalid status"))?;
     Ok(response)
 }
 
-fn decorate(headers: &mut HeaderMap, id: HeaderValue) {
+/// The same request with new headers; the body stream moves across.
+fn rebuild(request: Request, headers: Fields) -> Result<Request, ErrorCode> {
+    let method = request.get_method();
+    let path = request.get_path_with_query();
+    let scheme = request.get_scheme();
+    let authority = request.get_authority();
+    let options = request.get_options();
+    let (_, result) = wit_future::new(|| Ok(()));
+    let (body, trailers) = Request::consume_body(request, result);
+    let (forward, _sent) = Request::new(headers, Some(body), trailers, options);
+    forward.set_method(&method).map_err(|()| internal("invalid method"))?;
+    forward.set_path_with_query(path.as_deref()).map_err(|()| internal("invalid path"))?;
+    forward.set_scheme(scheme.as_ref()).map_err(|()| internal("invalid scheme"))?;
+    forward.set_authority(authority.as_deref()).map_err(|()| internal("invalid authority"))?;
+    Ok(forward)
+}
+
+fn decorate(headers: &mut HeaderMap, id: &str) -> Result<(), ErrorCode> {
     for (name, value) in SECURITY_HEADERS {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
-    headers.insert(REQUEST_ID, id);
+    headers.insert(REQUEST_ID, HeaderValue::try_from(id).map_err(internal)?);
+    Ok(())
 }
 
-fn internal(detail: impl std::fmt::Display) -> ErrorCode {
-    ErrorCode::InternalError(Some(detail.to_string()))
+fn internal(detail: impl std::fmt::Debug) -> ErrorCode {
+    ErrorCode::InternalError(Some(format!("{detail:?}")))
 }
