@@ -352,10 +352,10 @@ fn compile(engine: &Engine, bytes: &[u8], cache: &Path) -> Result<Component> {
         Component::new(engine, bytes).map_err(anyhow::Error::from).context("cannot compile the component")?;
     if std::fs::create_dir_all(cache).is_ok() {
         let tmp = cache.join(format!("{key}.tmp{}", std::process::id()));
-        if let Ok(serialized) = component.serialize() {
-            if std::fs::write(&tmp, serialized).is_ok() {
-                let _ = std::fs::rename(&tmp, &path);
-            }
+        if let Ok(serialized) = component.serialize()
+            && std::fs::write(&tmp, serialized).is_ok()
+        {
+            let _ = std::fs::rename(&tmp, &path);
         }
     }
     Ok(component)

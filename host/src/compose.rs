@@ -82,14 +82,14 @@ fn inherits(inherit: &Inherit, group: &str) -> bool {
 fn check_isolation(graph: &CompositionGraph, package: wac_graph::PackageId, piece: &Piece<'_>) -> Result<()> {
     let ty = &graph.types()[graph[package].ty()];
     for import in ty.imports.keys() {
-        if let Some(group) = capability_of(import) {
-            if !inherits(&piece.inherit, group) {
-                bail!(
-                    "dependency {:?} imports {import:?}, which needs `{group}`, but it does not inherit that configuration; \
-                     a dependency without inherited configuration gets no capability",
-                    piece.name
-                );
-            }
+        if let Some(group) = capability_of(import)
+            && !inherits(&piece.inherit, group)
+        {
+            bail!(
+                "dependency {:?} imports {import:?}, which needs `{group}`, but it does not inherit that configuration; \
+                 a dependency without inherited configuration gets no capability",
+                piece.name
+            );
         }
     }
     Ok(())

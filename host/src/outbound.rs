@@ -115,7 +115,7 @@ fn parse_entry(entry: &str) -> Result<Allowed> {
         "*" => Host::Any,
         h if h.starts_with("*.") && !h[2..].contains('*') => Host::Subdomains(h[2..].to_ascii_lowercase()),
         h if h.contains('*') => bail!("wildcards are allowed only as a `*.` prefix of the host"),
-        h if h.is_empty() => bail!("{entry:?} has no host"),
+        "" => bail!("{entry:?} has no host"),
         h => Host::Exact(h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()),
     };
     let ports = match port {

@@ -3,6 +3,9 @@
 //! `allowed_outbound_hosts` before it is opened; every parameter and column
 //! type of the interface is converted both ways.
 
+// The interface's error type is what every conversion here returns.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::sync::{Arc, Mutex};
@@ -21,6 +24,7 @@ use crate::bindings::postgres::{
 use crate::state::StoreData;
 
 type BoxError = Box<dyn StdError + Sync + Send>;
+type RangeOut<U> = (Option<(U, RangeBoundKind)>, Option<(U, RangeBoundKind)>);
 
 pub struct Connection {
     client: Arc<deadpool_postgres::Object>,
@@ -597,10 +601,7 @@ fn convert_row(row: &tokio_postgres::Row) -> Result<Row, Error> {
     (0..row.len()).map(|i| convert_value(row, i)).collect()
 }
 
-fn range_out<T, U>(
-    range: PgRange<T>,
-    f: impl Fn(T) -> U,
-) -> (Option<(U, RangeBoundKind)>, Option<(U, RangeBoundKind)>) {
+fn range_out<T, U>(range: PgRange<T>, f: impl Fn(T) -> U) -> RangeOut<U> {
     let one = |b: Bound<T>| match b {
         Bound::Inclusive(v) => Some((f(v), RangeBoundKind::Inclusive)),
         Bound::Exclusive(v) => Some((f(v), RangeBoundKind::Exclusive)),

@@ -78,10 +78,10 @@ async fn handle(
         &peer.to_string(),
         &matched.params,
     );
-    if parts.uri.authority().is_none() {
-        if let Ok(uri) = full_url.parse() {
-            parts.uri = uri;
-        }
+    if parts.uri.authority().is_none()
+        && let Ok(uri) = full_url.parse()
+    {
+        parts.uri = uri;
     }
     let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
     let body = body.map_err(|e| handler::ErrorCode::from(hyper_error(e))).boxed_unsync();

@@ -132,10 +132,10 @@ impl Host {
             if let Ok(Some(_)) = host.child.try_wait() {
                 return Err(rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default());
             }
-            if let Ok(r) = agent().get(&format!("{}/.well-known/spin/health", host.base)).call() {
-                if r.status() == 200 {
-                    return Ok(host);
-                }
+            if let Ok(r) = agent().get(&format!("{}/.well-known/spin/health", host.base)).call()
+                && r.status() == 200
+            {
+                return Ok(host);
             }
             assert!(Instant::now() < deadline, "the host did not start in time");
             std::thread::sleep(Duration::from_millis(50));
