@@ -1,8 +1,13 @@
-//! The `crypto` component: implements `vottery:crypto` with no capability
-//! at all. It is plugged into the services as a component dependency that
-//! inherits no configuration.
+//! The `crypto` component: `vottery:crypto` over `vottery-crypto-core`,
+//! with randomness from the platform CSPRNG and no capability at all. It
+//! is plugged into the services as a component dependency that inherits
+//! no configuration.
 
-use sha2::{Digest, Sha256};
+use exports::vottery::crypto::aead::{self, Envelope};
+use exports::vottery::crypto::signatures::{self, Algorithm, KeyPair};
+use exports::vottery::crypto::types::CryptoError;
+use exports::vottery::crypto::{digest, random};
+use vottery_crypto_core as core;
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -11,9 +16,126 @@ wit_bindgen::generate!({
 
 struct Crypto;
 
-impl exports::vottery::crypto::digest::Guest for Crypto {
+fn error(e: core::CryptoError) -> CryptoError {
+    match e {
+        core::CryptoError::InvalidKey(why) => CryptoError::InvalidKey(why.to_owned()),
+        core::CryptoError::Tampered => CryptoError::Tampered,
+        core::CryptoError::BadSignature => CryptoError::BadSignature,
+        core::CryptoError::InvalidInput(why) => CryptoError::InvalidInput(why.to_owned()),
+    }
+}
+
+fn fill<const N: usize>() -> Result<[u8; N], CryptoError> {
+    let mut bytes = [0; N];
+    getrandom::fill(&mut bytes).map_err(|_| CryptoError::InvalidInput("the platform CSPRNG failed".into()))?;
+    Ok(bytes)
+}
+
+impl digest::Guest for Crypto {
     fn sha256(data: Vec<u8>) -> Vec<u8> {
-        Sha256::digest(&data).to_vec()
+        core::digest::sha256(&data).to_vec()
+    }
+
+    fn sha512(data: Vec<u8>) -> Vec<u8> {
+        core::digest::sha512(&data).to_vec()
+    }
+
+    fn hmac_sha256(key: Vec<u8>, data: Vec<u8>) -> Vec<u8> {
+        core::digest::hmac_sha256(&key, &data).to_vec()
+    }
+
+    fn verify_hmac_sha256(key: Vec<u8>, data: Vec<u8>, tag: Vec<u8>) -> bool {
+        core::digest::verify_hmac_sha256(&key, &data, &tag)
+    }
+
+    fn blind_index(pepper: Vec<u8>, domain: String, value: String) -> Vec<u8> {
+        core::digest::blind_index(&pepper, &domain, &value).to_vec()
+    }
+}
+
+fn to_core(e: Envelope) -> core::aead::Envelope {
+    core::aead::Envelope { kek_id: e.kek_id, wrapped_key: e.wrapped_key, ciphertext: e.ciphertext }
+}
+
+fn from_core(e: core::aead::Envelope) -> Envelope {
+    Envelope { kek_id: e.kek_id, wrapped_key: e.wrapped_key, ciphertext: e.ciphertext }
+}
+
+impl aead::Guest for Crypto {
+    fn seal(key: Vec<u8>, aad: Vec<u8>, plaintext: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        core::aead::seal(&key, fill()?, &aad, &plaintext).map_err(error)
+    }
+
+    fn open(key: Vec<u8>, sealed: Vec<u8>, aad: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        core::aead::open(&key, &sealed, &aad).map(|p| p.to_vec()).map_err(error)
+    }
+
+    fn seal_envelope(kek: Vec<u8>, kek_id: String, aad: Vec<u8>, plaintext: Vec<u8>) -> Result<Envelope, CryptoError> {
+        let random = core::aead::EnvelopeRandom { data_key: fill()?, wrap_nonce: fill()?, data_nonce: fill()? };
+        core::aead::seal_envelope(&kek, &kek_id, random, &aad, &plaintext).map(from_core).map_err(error)
+    }
+
+    fn open_envelope(kek: Vec<u8>, envelope: Envelope, aad: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        core::aead::open_envelope(&kek, &to_core(envelope), &aad).map(|p| p.to_vec()).map_err(error)
+    }
+
+    fn rewrap(
+        old_kek: Vec<u8>,
+        new_kek: Vec<u8>,
+        new_kek_id: String,
+        envelope: Envelope,
+    ) -> Result<Envelope, CryptoError> {
+        core::aead::rewrap(&old_kek, &new_kek, &new_kek_id, fill()?, &to_core(envelope)).map(from_core).map_err(error)
+    }
+}
+
+fn algorithm(a: Algorithm) -> core::sign::Algorithm {
+    match a {
+        Algorithm::Ed25519 => core::sign::Algorithm::Ed25519,
+        Algorithm::EcdsaP256 => core::sign::Algorithm::EcdsaP256,
+    }
+}
+
+impl signatures::Guest for Crypto {
+    fn generate(a: Algorithm) -> Result<KeyPair, CryptoError> {
+        // A P-256 scalar outside the group order is astronomically rare; draw again.
+        for _ in 0..8 {
+            match core::sign::key_pair(algorithm(a), fill()?) {
+                Ok(pair) => return Ok(KeyPair { private_key: pair.private.to_vec(), public_key: pair.public }),
+                Err(core::CryptoError::InvalidKey(_)) => continue,
+                Err(e) => return Err(error(e)),
+            }
+        }
+        Err(CryptoError::InvalidInput("no valid key drawn".into()))
+    }
+
+    fn sign(a: Algorithm, private_key: Vec<u8>, message: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        core::sign::sign(algorithm(a), &private_key, &message).map_err(error)
+    }
+
+    fn verify(a: Algorithm, public_key: Vec<u8>, message: Vec<u8>, signature: Vec<u8>) -> Result<(), CryptoError> {
+        core::sign::verify(algorithm(a), &public_key, &message, &signature).map_err(error)
+    }
+}
+
+impl random::Guest for Crypto {
+    fn bytes(len: u32) -> Result<Vec<u8>, CryptoError> {
+        if len > 1024 {
+            return Err(CryptoError::InvalidInput("at most 1024 bytes at a time".into()));
+        }
+        let mut bytes = vec![0; len as usize];
+        getrandom::fill(&mut bytes).map_err(|_| CryptoError::InvalidInput("the platform CSPRNG failed".into()))?;
+        Ok(bytes)
+    }
+
+    fn numeric_code(digits: u8) -> Result<String, CryptoError> {
+        let candidates: [u64; 4] = [
+            u64::from_le_bytes(fill()?),
+            u64::from_le_bytes(fill()?),
+            u64::from_le_bytes(fill()?),
+            u64::from_le_bytes(fill()?),
+        ];
+        core::codes::numeric_code(u32::from(digits), candidates).map_err(error)
     }
 }
 

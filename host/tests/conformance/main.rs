@@ -3,6 +3,7 @@
 
 mod app;
 mod composition;
+mod crypto;
 mod outbound;
 mod routing;
 mod startup;

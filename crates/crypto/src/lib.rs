@@ -1,0 +1,17 @@
+//! Vottery's cryptography, on RustCrypto crates only (no primitive is
+//! written here): digests and HMAC with keyed blind indexes, AES-256-GCM
+//! with associated data and key-wrapping envelopes, Ed25519 and ECDSA
+//! P-256 signatures, and uniform numeric codes.
+//!
+//! Randomness is passed in (nonces, seeds, candidate numbers), never drawn
+//! here, so every function is deterministic and tested to the byte; the
+//! `crypto` component draws it from the platform CSPRNG.
+#![forbid(unsafe_code)]
+
+pub mod aead;
+pub mod codes;
+pub mod digest;
+mod error;
+pub mod sign;
+
+pub use error::CryptoError;
