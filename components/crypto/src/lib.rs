@@ -5,6 +5,7 @@
 
 use exports::vottery::crypto::aead::{self, Envelope};
 use exports::vottery::crypto::signatures::{self, Algorithm, KeyPair};
+use exports::vottery::crypto::tokens::{self, Expectations, TokenError, VerifyingKey};
 use exports::vottery::crypto::types::CryptoError;
 use exports::vottery::crypto::{digest, random};
 use vottery_crypto_core as core;
@@ -115,6 +116,51 @@ impl signatures::Guest for Crypto {
 
     fn verify(a: Algorithm, public_key: Vec<u8>, message: Vec<u8>, signature: Vec<u8>) -> Result<(), CryptoError> {
         core::sign::verify(algorithm(a), &public_key, &message, &signature).map_err(error)
+    }
+}
+
+fn token_error(e: core::tokens::TokenError) -> TokenError {
+    use core::tokens::TokenError as E;
+    match e {
+        E::Malformed => TokenError::Malformed,
+        E::UnsupportedAlgorithm => TokenError::UnsupportedAlgorithm,
+        E::UnknownKey => TokenError::UnknownKey,
+        E::AlgorithmMismatch => TokenError::AlgorithmMismatch,
+        E::BadSignature => TokenError::BadSignature,
+        E::Expired => TokenError::Expired,
+        E::NotYetValid => TokenError::NotYetValid,
+        E::WrongIssuer => TokenError::WrongIssuer,
+        E::WrongAudience => TokenError::WrongAudience,
+        E::MissingClaim(claim) => TokenError::MissingClaim(claim.to_owned()),
+        E::InvalidKey => TokenError::InvalidKey,
+    }
+}
+
+impl tokens::Guest for Crypto {
+    fn sign(
+        kid: String,
+        a: Algorithm,
+        private_key: Vec<u8>,
+        typ: String,
+        claims_json: String,
+    ) -> Result<String, TokenError> {
+        let claims = serde_json::from_str(&claims_json).map_err(|_| TokenError::Malformed)?;
+        let key = core::tokens::SigningKey { kid: &kid, algorithm: algorithm(a), private: &private_key };
+        core::tokens::sign(&key, &typ, &claims).map_err(token_error)
+    }
+
+    fn verify(token: String, keys: Vec<VerifyingKey>, expect: Expectations) -> Result<String, TokenError> {
+        let keys: Vec<core::tokens::VerifyingKey> = keys
+            .into_iter()
+            .map(|k| core::tokens::VerifyingKey { kid: k.kid, algorithm: algorithm(k.algorithm), public: k.public_key })
+            .collect();
+        let expect = core::tokens::Expectations {
+            issuer: &expect.issuer,
+            audience: &expect.audience,
+            now: expect.now,
+            leeway: expect.leeway,
+        };
+        core::tokens::verify(&token, &keys, &expect).map(|claims| claims.to_string()).map_err(token_error)
     }
 }
 

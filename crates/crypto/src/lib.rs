@@ -1,7 +1,8 @@
 //! Vottery's cryptography, on RustCrypto crates only (no primitive is
 //! written here): digests and HMAC with keyed blind indexes, AES-256-GCM
 //! with associated data and key-wrapping envelopes, Ed25519 and ECDSA
-//! P-256 signatures, and uniform numeric codes.
+//! P-256 signatures, compact JWTs (jsonwebtoken) with pinned algorithms
+//! and claim checks, and uniform numeric codes.
 //!
 //! Randomness is passed in (nonces, seeds, candidate numbers), never drawn
 //! here, so every function is deterministic and tested to the byte; the
@@ -13,5 +14,6 @@ pub mod codes;
 pub mod digest;
 mod error;
 pub mod sign;
+pub mod tokens;
 
 pub use error::CryptoError;

@@ -34,6 +34,9 @@ fn crypto_works_when_composed_into_a_service() {
         assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
         assert!(r["code_too_short"].as_str().unwrap().starts_with("Err(CryptoError::InvalidInput"));
         assert_eq!(r["nonces_differ"], true);
+        assert_eq!(r["signatures"]["token_valid"], "Ok(true)", "{r}");
+        assert_eq!(r["signatures"]["token_expired"], "Err(TokenError::Expired)");
+        assert_eq!(r["signatures"]["token_none"], "Err(TokenError::UnsupportedAlgorithm)");
     }
 }
 
@@ -50,7 +53,7 @@ fn crypto_imports_nothing_that_reaches_the_network_a_variable_or_storage() {
         assert!(!forbidden.iter().any(|f| name.starts_with(f)), "crypto imports {name}: {imports:?}");
     }
     let exports: Vec<String> = ty.exports(&engine).map(|(name, _)| name.to_owned()).collect();
-    for interface in ["digest", "aead", "signatures", "random"] {
+    for interface in ["digest", "aead", "signatures", "tokens", "random"] {
         assert!(exports.contains(&format!("vottery:crypto/{interface}@0.1.0")), "{exports:?}");
     }
 }
