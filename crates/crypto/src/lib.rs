@@ -10,6 +10,8 @@
 #![forbid(unsafe_code)]
 
 pub mod aead;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod codes;
 pub mod digest;
 mod error;

@@ -20,7 +20,14 @@ pub fn wasm(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
         cmd.current_dir(workspace()).args(["build", "--release", "--target", "wasm32-wasip2"]);
-        for p in ["fixture-probe", "fixture-mw-probe", "fixture-leaky-dep", "fixture-crypto-probe", "fixture-hello"] {
+        for p in [
+            "fixture-probe",
+            "fixture-mw-probe",
+            "fixture-leaky-dep",
+            "fixture-crypto-probe",
+            "fixture-hello",
+            "fixture-crypto-bench",
+        ] {
             cmd.args(["-p", p]);
         }
         for c in ["gateway", "crypto", "auth", "users", "security", "devices"] {
