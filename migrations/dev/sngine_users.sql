@@ -19,8 +19,8 @@ CREATE TABLE IF NOT EXISTS public.users (
 
 INSERT INTO public.users (user_name, user_email, user_phone, user_firstname, user_lastname, user_activated, user_banned)
 VALUES
-    ('ada',   'ada@example.com',   '+447700900001', 'Ada',   'Lovelace', '1', '0'),
-    ('grace', 'grace@example.com', '+12025550102',  'Grace', 'Hopper',   '1', '0'),
-    ('alan',  'alan@example.com',  '+447700900003', 'Alan',  'Turing',   '1', '1'),
+    ('ada',   'ada@example.com',   '+447912345678', 'Ada',   'Lovelace', '1', '0'),
+    ('grace', 'grace@example.com', '+16502530000',  'Grace', 'Hopper',   '1', '0'),
+    ('alan',  'alan@example.com',  '+447400123456', 'Alan',  'Turing',   '1', '1'),
     ('edsger','edsger@example.com','+31612345678',  'Edsger','Dijkstra', '0', '0')
 ON CONFLICT (user_name) DO NOTHING;

@@ -1,0 +1,172 @@
+//! Contact details in one canonical form, so that the same person's email
+//! or phone always gives the same blind index.
+
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::ValidationError;
+
+/// An email address: trimmed, Unicode NFC, domain in lower-case ASCII
+/// (IDNA), local part lower-cased (Sngine and Vottery treat addresses
+/// case-insensitively).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let raw: String = raw.trim().nfc().collect();
+        if raw.len() > 254 {
+            return Err(ValidationError::InvalidEmail("longer than 254 bytes"));
+        }
+        let (local, domain) = raw.rsplit_once('@').ok_or(ValidationError::InvalidEmail("no @"))?;
+        if local.is_empty() || local.len() > 64 {
+            return Err(ValidationError::InvalidEmail("the part before @ must be 1 to 64 bytes"));
+        }
+        let allowed_local = |c: char| {
+            c.is_alphanumeric()
+                || "!#$%&'*+/=?^_`{|}~-.".contains(c)
+                || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
+        };
+        if !local.chars().all(allowed_local) || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(ValidationError::InvalidEmail("the part before @ has characters an address cannot have"));
+        }
+        let domain =
+            idna::domain_to_ascii(domain).map_err(|_| ValidationError::InvalidEmail("the domain is not valid"))?;
+        let labels: Vec<&str> = domain.split('.').collect();
+        let label_ok = |l: &&str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if labels.len() < 2 || !labels.iter().all(label_ok) {
+            return Err(ValidationError::InvalidEmail("the domain is not valid"));
+        }
+        Ok(Self(format!("{}@{domain}", local.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Email {
+    // Contacts are personal data: debug output shows only the domain.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let domain = self.0.rsplit_once('@').map_or("", |(_, d)| d);
+        write!(f, "Email(…@{domain})")
+    }
+}
+
+/// A phone number in E.164 (`+` and up to 15 digits), checked against the
+/// numbering plan of its country by libphonenumber's metadata.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PhoneE164 {
+    e164: String,
+    country_code: u16,
+}
+
+impl PhoneE164 {
+    /// Parses a number written internationally (`+44 7700 900001`), or
+    /// nationally when `region` (ISO 3166 alpha-2) says where.
+    pub fn parse(raw: &str, region: Option<&str>) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        if raw.len() > 32 {
+            return Err(ValidationError::InvalidPhone("too long"));
+        }
+        let region = match region {
+            Some(r) => Some(
+                r.parse::<phonenumber::country::Id>().map_err(|_| ValidationError::InvalidPhone("unknown region"))?,
+            ),
+            None => None,
+        };
+        let number =
+            phonenumber::parse(region, raw).map_err(|_| ValidationError::InvalidPhone("not a phone number"))?;
+        if !phonenumber::is_valid(&number) {
+            return Err(ValidationError::InvalidPhone("not a valid number in its country's numbering plan"));
+        }
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        Ok(Self { e164, country_code: number.code().value() })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.e164
+    }
+
+    /// The country calling code (`44` for the UK), for per-prefix limits.
+    pub fn country_code(&self) -> u16 {
+        self.country_code
+    }
+}
+
+impl fmt::Debug for PhoneE164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneE164(+{}…)", self.country_code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_normalise() {
+        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(Email::parse("jose\u{301}@bücher.de").unwrap().as_str(), "josé@xn--bcher-kva.de");
+        assert_eq!(Email::parse("a+tag@sub.example.org").unwrap().as_str(), "a+tag@sub.example.org");
+        assert_eq!(Email::parse("JOSÉ@x.io").unwrap(), Email::parse("jose\u{301}@X.IO").unwrap());
+    }
+
+    #[test]
+    fn bad_emails_are_refused() {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a b@example.com",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@-x.com",
+            "a@x..com",
+        ] {
+            assert_eq!(Email::parse(bad).unwrap_err().code(), "invalid_email", "{bad:?}");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+        assert!(Email::parse(&format!("a@{}.com", "b".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn phones_become_e164() {
+        let uk = PhoneE164::parse("+44 7912 345678", None).unwrap();
+        assert_eq!(uk.as_str(), "+447912345678");
+        assert_eq!(uk.country_code(), 44);
+        assert_eq!(PhoneE164::parse("07912 345678", Some("GB")).unwrap(), uk);
+        assert_eq!(PhoneE164::parse("(650) 253-0000", Some("US")).unwrap().as_str(), "+16502530000");
+        assert_eq!(PhoneE164::parse("+31 6 12345678", None).unwrap().country_code(), 31);
+    }
+
+    #[test]
+    fn bad_phones_are_refused() {
+        for (bad, region) in [
+            ("", None),
+            ("hello", None),
+            ("+44 12", None),
+            ("07912 345678", None),
+            ("123", Some("US")),
+            ("+999 1234567", None),
+        ] {
+            assert_eq!(PhoneE164::parse(bad, region).unwrap_err().code(), "invalid_phone", "{bad:?}");
+        }
+        assert_eq!(PhoneE164::parse("0770", Some("ZZ")).unwrap_err(), ValidationError::InvalidPhone("unknown region"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_person() {
+        assert_eq!(format!("{:?}", Email::parse("ada@example.com").unwrap()), "Email(…@example.com)");
+        assert_eq!(format!("{:?}", PhoneE164::parse("+447912345678", None).unwrap()), "PhoneE164(+44…)");
+    }
+}

@@ -1,0 +1,57 @@
+//! Input validation shared by every service. Parse, don't validate: a
+//! request body becomes typed values ([`Email`], [`PhoneE164`]) or a
+//! [`ValidationError`] with a stable code, and core logic never sees a raw
+//! string.
+#![forbid(unsafe_code)]
+
+mod contact;
+mod json;
+
+pub use contact::{Email, PhoneE164};
+pub use json::{MAX_JSON_BODY, parse_json};
+
+use vottery_http::Problem;
+
+/// Why an input was refused; `code()` is stable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("the body is {size} bytes; at most {limit} are accepted")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+    #[error("missing field `{0}`")]
+    MissingField(String),
+    #[error("invalid field: {0}")]
+    InvalidField(String),
+    #[error("invalid email address: {0}")]
+    InvalidEmail(&'static str),
+    #[error("invalid phone number: {0}")]
+    InvalidPhone(&'static str),
+}
+
+impl ValidationError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "payload_too_large",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::UnknownField(_) => "unknown_field",
+            Self::MissingField(_) => "missing_field",
+            Self::InvalidField(_) => "invalid_field",
+            Self::InvalidEmail(_) => "invalid_email",
+            Self::InvalidPhone(_) => "invalid_phone",
+        }
+    }
+
+    /// The problem+json answer: 413 for size, 400 for the rest.
+    pub fn problem(&self) -> Problem {
+        let status = if matches!(self, Self::TooLarge { .. }) { 413 } else { 400 };
+        let title = match self {
+            Self::TooLarge { .. } => "Request body too large",
+            Self::InvalidEmail(_) | Self::InvalidPhone(_) => "Invalid contact",
+            _ => "Invalid request body",
+        };
+        Problem::new(status, self.code(), title).with_detail(self.to_string())
+    }
+}
