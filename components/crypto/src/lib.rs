@@ -4,6 +4,7 @@
 //! no configuration.
 
 use exports::vottery::crypto::aead::{self, Envelope};
+use exports::vottery::crypto::rsa::{self, RsaKeyPair};
 use exports::vottery::crypto::signatures::{self, Algorithm, KeyPair};
 use exports::vottery::crypto::tokens::{self, Expectations, TokenError, VerifyingKey};
 use exports::vottery::crypto::types::CryptoError;
@@ -116,6 +117,29 @@ impl signatures::Guest for Crypto {
 
     fn verify(a: Algorithm, public_key: Vec<u8>, message: Vec<u8>, signature: Vec<u8>) -> Result<(), CryptoError> {
         core::sign::verify(algorithm(a), &public_key, &message, &signature).map_err(error)
+    }
+}
+
+impl rsa::Guest for Crypto {
+    fn generate(bits: u32) -> Result<RsaKeyPair, CryptoError> {
+        let pair = core::rsa::generate(&mut getrandom::SysRng, bits as usize).map_err(error)?;
+        Ok(RsaKeyPair { private_key: pair.private_pkcs8.to_vec(), public_key: pair.public_spki })
+    }
+
+    fn oaep_encrypt(public_key: Vec<u8>, plaintext: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        core::rsa::oaep_encrypt(&mut getrandom::SysRng, &public_key, &plaintext).map_err(error)
+    }
+
+    fn oaep_decrypt(private_key: Vec<u8>, ciphertext: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        core::rsa::oaep_decrypt(&mut getrandom::SysRng, &private_key, &ciphertext).map(|p| p.to_vec()).map_err(error)
+    }
+
+    fn pss_sign(private_key: Vec<u8>, message: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
+        core::rsa::pss_sign(&mut getrandom::SysRng, &private_key, &message).map_err(error)
+    }
+
+    fn pss_verify(public_key: Vec<u8>, message: Vec<u8>, signature: Vec<u8>) -> Result<(), CryptoError> {
+        core::rsa::pss_verify(&public_key, &message, &signature).map_err(error)
     }
 }
 

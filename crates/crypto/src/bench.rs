@@ -70,6 +70,25 @@ pub fn run(iterations: u32) -> Vec<(&'static str, f64)> {
     time("jwt verify (EdDSA)", &mut || {
         black_box(tokens::verify(black_box(&token), &keys, &expect).ok());
     });
+    let mut rng = getrandom::SysRng;
+    if let Ok(pair) = crate::rsa::generate(&mut rng, 2048) {
+        let ciphertext = crate::rsa::oaep_encrypt(&mut rng, &pair.public_spki, b"key").unwrap_or_default();
+        let signature = crate::rsa::pss_sign(&mut rng, &pair.private_pkcs8, b"message").unwrap_or_default();
+        time("rsa-2048 oaep encrypt", &mut || {
+            black_box(crate::rsa::oaep_encrypt(&mut getrandom::SysRng, &pair.public_spki, black_box(b"key")).ok());
+        });
+        time("rsa-2048 oaep decrypt", &mut || {
+            black_box(
+                crate::rsa::oaep_decrypt(&mut getrandom::SysRng, &pair.private_pkcs8, black_box(&ciphertext)).ok(),
+            );
+        });
+        time("rsa-2048 pss sign", &mut || {
+            black_box(crate::rsa::pss_sign(&mut getrandom::SysRng, &pair.private_pkcs8, black_box(b"message")).ok());
+        });
+        time("rsa-2048 pss verify", &mut || {
+            black_box(crate::rsa::pss_verify(&pair.public_spki, b"message", black_box(&signature)).ok());
+        });
+    }
     time("numeric code", &mut || {
         black_box(codes::numeric_code(6, [black_box(123_456_789u64)]).ok());
     });

@@ -1,7 +1,7 @@
 //! Vottery's cryptography, on RustCrypto crates only (no primitive is
 //! written here): digests and HMAC with keyed blind indexes, AES-256-GCM
 //! with associated data and key-wrapping envelopes, Ed25519 and ECDSA
-//! P-256 signatures, compact JWTs (jsonwebtoken) with pinned algorithms
+//! P-256 signatures, RSA-OAEP and RSA-PSS (rsa 0.10, constant time), compact JWTs (jsonwebtoken) with pinned algorithms
 //! and claim checks, and uniform numeric codes.
 //!
 //! Randomness is passed in (nonces, seeds, candidate numbers), never drawn
@@ -15,6 +15,7 @@ pub mod bench;
 pub mod codes;
 pub mod digest;
 mod error;
+pub mod rsa;
 pub mod sign;
 pub mod tokens;
 

@@ -37,6 +37,10 @@ fn crypto_works_when_composed_into_a_service() {
         assert_eq!(r["signatures"]["token_valid"], "Ok(true)", "{r}");
         assert_eq!(r["signatures"]["token_expired"], "Err(TokenError::Expired)");
         assert_eq!(r["signatures"]["token_none"], "Err(TokenError::UnsupportedAlgorithm)");
+        assert_eq!(r["signatures"]["rsa_oaep"], "Ok(Ok(\"ballot key\"))", "{r}");
+        assert_eq!(r["signatures"]["rsa_oaep_tampered"], "Err(CryptoError::Tampered)");
+        assert_eq!(r["signatures"]["rsa_pss"], "Ok(())");
+        assert_eq!(r["signatures"]["rsa_pss_other"], "Err(CryptoError::BadSignature)");
     }
 }
 
@@ -53,7 +57,7 @@ fn crypto_imports_nothing_that_reaches_the_network_a_variable_or_storage() {
         assert!(!forbidden.iter().any(|f| name.starts_with(f)), "crypto imports {name}: {imports:?}");
     }
     let exports: Vec<String> = ty.exports(&engine).map(|(name, _)| name.to_owned()).collect();
-    for interface in ["digest", "aead", "signatures", "tokens", "random"] {
+    for interface in ["digest", "aead", "signatures", "rsa", "tokens", "random"] {
         assert!(exports.contains(&format!("vottery:crypto/{interface}@0.1.0")), "{exports:?}");
     }
 }
