@@ -4,6 +4,7 @@
 //! no configuration.
 
 use exports::vottery::crypto::aead::{self, Envelope};
+use exports::vottery::crypto::elgamal::{self, ElectionKeys};
 use exports::vottery::crypto::rsa::{self, RsaKeyPair};
 use exports::vottery::crypto::signatures::{self, Algorithm, KeyPair};
 use exports::vottery::crypto::tokens::{self, Expectations, TokenError, VerifyingKey};
@@ -117,6 +118,40 @@ impl signatures::Guest for Crypto {
 
     fn verify(a: Algorithm, public_key: Vec<u8>, message: Vec<u8>, signature: Vec<u8>) -> Result<(), CryptoError> {
         core::sign::verify(algorithm(a), &public_key, &message, &signature).map_err(error)
+    }
+}
+
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+impl elgamal::Guest for Crypto {
+    fn generate() -> ElectionKeys {
+        let keys = core::elgamal::generate(&mut rng());
+        ElectionKeys { secret_key: keys.secret.to_vec(), public_key: keys.public }
+    }
+
+    fn encrypt_ballot(public_key: Vec<u8>, options: u32, choice: u32) -> Result<String, CryptoError> {
+        core::elgamal::encrypt_ballot(&mut rng(), &public_key, options, choice).map_err(error)
+    }
+
+    fn verify_ballot(public_key: Vec<u8>, options: u32, ballot: String) -> Result<String, CryptoError> {
+        core::elgamal::verify_ballot(&public_key, options, &ballot).map_err(error)
+    }
+
+    fn tally(verified: Vec<String>) -> Result<String, CryptoError> {
+        core::elgamal::tally(&verified).map_err(error)
+    }
+
+    fn decrypt_tally(secret_key: Vec<u8>, totals: String, max_count: u64) -> Result<String, CryptoError> {
+        let counts = core::elgamal::decrypt_tally(&mut rng(), &secret_key, &totals, max_count).map_err(error)?;
+        serde_json::to_string(&counts).map_err(|_| CryptoError::InvalidInput("cannot encode".into()))
+    }
+
+    fn verify_counts(public_key: Vec<u8>, totals: String, counts: String, max_count: u64) -> Result<(), CryptoError> {
+        let counts: Vec<core::elgamal::ProvenCount> =
+            serde_json::from_str(&counts).map_err(|_| CryptoError::InvalidInput("not proven counts".into()))?;
+        core::elgamal::verify_counts(&public_key, &totals, &counts, max_count).map_err(error)
     }
 }
 

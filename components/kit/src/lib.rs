@@ -101,7 +101,7 @@ pub mod crypto {
         generate_all,
     });
 
-    pub use vottery::crypto::{aead, digest, random, rsa, signatures, tokens, types};
+    pub use vottery::crypto::{aead, digest, elgamal, random, rsa, signatures, tokens, types};
 
     /// Known-answer test of the crypto dependency (FIPS 180-2, "abc").
     pub fn self_test() -> bool {

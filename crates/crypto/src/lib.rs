@@ -14,6 +14,7 @@ pub mod aead;
 pub mod bench;
 pub mod codes;
 pub mod digest;
+pub mod elgamal;
 mod error;
 pub mod rsa;
 pub mod sign;

@@ -40,6 +40,8 @@ fn crypto_works_when_composed_into_a_service() {
         assert_eq!(r["signatures"]["rsa_oaep"], "Ok(Ok(\"ballot key\"))", "{r}");
         assert_eq!(r["signatures"]["rsa_oaep_tampered"], "Err(CryptoError::Tampered)");
         assert_eq!(r["signatures"]["rsa_pss"], "Ok(())");
+        assert_eq!(r["signatures"]["elgamal_counts"], serde_json::json!([1, 2]), "{r}");
+        assert_eq!(r["signatures"]["elgamal_counts_verify"], "Ok(())");
         assert_eq!(r["signatures"]["rsa_pss_other"], "Err(CryptoError::BadSignature)");
     }
 }
@@ -57,7 +59,7 @@ fn crypto_imports_nothing_that_reaches_the_network_a_variable_or_storage() {
         assert!(!forbidden.iter().any(|f| name.starts_with(f)), "crypto imports {name}: {imports:?}");
     }
     let exports: Vec<String> = ty.exports(&engine).map(|(name, _)| name.to_owned()).collect();
-    for interface in ["digest", "aead", "signatures", "rsa", "tokens", "random"] {
+    for interface in ["digest", "aead", "signatures", "rsa", "elgamal", "tokens", "random"] {
         assert!(exports.contains(&format!("vottery:crypto/{interface}@0.1.0")), "{exports:?}");
     }
 }
