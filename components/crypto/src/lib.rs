@@ -4,7 +4,7 @@
 //! no configuration.
 
 use exports::vottery::crypto::aead::{self, Envelope};
-use exports::vottery::crypto::elgamal::{self, ElectionKeys};
+use exports::vottery::crypto::elgamal::{self, ElectionKeys, Trustees};
 use exports::vottery::crypto::rsa::{self, RsaKeyPair};
 use exports::vottery::crypto::signatures::{self, Algorithm, KeyPair};
 use exports::vottery::crypto::tokens::{self, Expectations, TokenError, VerifyingKey};
@@ -152,6 +152,40 @@ impl elgamal::Guest for Crypto {
         let counts: Vec<core::elgamal::ProvenCount> =
             serde_json::from_str(&counts).map_err(|_| CryptoError::InvalidInput("not proven counts".into()))?;
         core::elgamal::verify_counts(&public_key, &totals, &counts, max_count).map_err(error)
+    }
+
+    fn deal_trustees(count: u32, threshold: u32) -> Result<Trustees, CryptoError> {
+        let dealt = core::elgamal::deal_trustees(&mut rng(), count, threshold).map_err(error)?;
+        Ok(Trustees { key_set: dealt.key_set, shares: dealt.shares.iter().map(|s| s.to_vec()).collect() })
+    }
+
+    fn shared_public_key(key_set: String) -> Result<Vec<u8>, CryptoError> {
+        core::elgamal::shared_public_key(&key_set).map_err(error)
+    }
+
+    fn decryption_share(
+        key_set: String,
+        index: u32,
+        secret_share: Vec<u8>,
+        totals: String,
+    ) -> Result<String, CryptoError> {
+        let share =
+            core::elgamal::decryption_share(&mut rng(), &key_set, index, &secret_share, &totals).map_err(error)?;
+        serde_json::to_string(&share).map_err(|_| CryptoError::InvalidInput("cannot encode".into()))
+    }
+
+    fn combine_shares(
+        key_set: String,
+        totals: String,
+        shares: Vec<String>,
+        max_count: u64,
+    ) -> Result<Vec<u64>, CryptoError> {
+        let shares = shares
+            .iter()
+            .map(|s| serde_json::from_str(s))
+            .collect::<Result<Vec<core::elgamal::DecryptionShare>, _>>()
+            .map_err(|_| CryptoError::InvalidInput("not a decryption share".into()))?;
+        core::elgamal::combine_shares(&key_set, &totals, &shares, max_count).map_err(error)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use elastic_elgamal::app::{ChoiceParams, EncryptedChoice, SingleChoice};
 use elastic_elgamal::group::{Ristretto, ScalarOps};
+use elastic_elgamal::sharing;
 use elastic_elgamal::{
     CandidateDecryption, Ciphertext, DiscreteLogTable, Keypair, LogEqualityProof, PublicKey, SecretKey,
     VerifiableDecryption,
@@ -141,6 +142,119 @@ pub fn verify_counts(public: &[u8], totals: &str, counts: &[ProvenCount], max_co
     Ok(())
 }
 
+// ---- trustees: threshold decryption ------------------------------------
+
+/// Election keys split among `n` trustees so that any `t` of them decrypt
+/// together and fewer learn nothing (Feldman VSS, verifiable shares).
+pub struct Trustees {
+    /// The public key set (JSON): the shared public key and each trustee's.
+    pub key_set: String,
+    /// Each trustee's secret share (a Ristretto255 scalar), by index.
+    pub shares: Vec<Zeroizing<Vec<u8>>>,
+}
+
+fn check_threshold(n: u32, t: u32) -> Result<sharing::Params, CryptoError> {
+    if n == 0 || n > 64 || t == 0 || t > n {
+        return Err(CryptoError::InvalidInput("trustees: 1 <= threshold <= count <= 64"));
+    }
+    Ok(sharing::Params::new(n as usize, t as usize))
+}
+
+pub fn deal_trustees<R: CryptoRng>(rng: &mut R, n: u32, t: u32) -> Result<Trustees, CryptoError> {
+    let params = check_threshold(n, t)?;
+    let dealer = sharing::Dealer::<Ristretto>::new(params, rng);
+    let (polynomial, proof) = dealer.public_info();
+    let key_set = sharing::PublicKeySet::new(params, polynomial, proof)
+        .map_err(|_| CryptoError::InvalidInput("the dealt key set does not verify"))?;
+    let shares = (0..n as usize)
+        .map(|i| {
+            let mut bytes = Zeroizing::new(vec![0; Ristretto::SCALAR_SIZE]);
+            Ristretto::serialize_scalar(dealer.secret_share_for_participant(i).expose_scalar(), &mut bytes);
+            bytes
+        })
+        .collect();
+    Ok(Trustees { key_set: to_json(&key_set)?, shares })
+}
+
+fn key_set(json: &str) -> Result<sharing::PublicKeySet<Ristretto>, CryptoError> {
+    from_json(json, "not a trustee key set")
+}
+
+/// The shared public key ballots are encrypted to.
+pub fn shared_public_key(key_set_json: &str) -> Result<Vec<u8>, CryptoError> {
+    Ok(key_set(key_set_json)?.shared_key().as_bytes().to_vec())
+}
+
+/// One trustee's decryption share of each option total, with proofs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DecryptionShare {
+    pub index: u32,
+    pub parts: Vec<(Vec<u8>, LogEqualityProof<Ristretto>)>,
+}
+
+pub fn decryption_share<R: CryptoRng>(
+    rng: &mut R,
+    key_set_json: &str,
+    index: u32,
+    secret_share: &[u8],
+    totals: &str,
+) -> Result<DecryptionShare, CryptoError> {
+    let key_set = key_set(key_set_json)?;
+    if index as usize >= key_set.params().shares {
+        return Err(CryptoError::InvalidInput("no trustee with that index"));
+    }
+    let secret =
+        SecretKey::<Ristretto>::from_bytes(secret_share).ok_or(CryptoError::InvalidKey("not a Ristretto255 scalar"))?;
+    let participant = sharing::ActiveParticipant::new(key_set, index as usize, secret)
+        .map_err(|_| CryptoError::InvalidKey("the share does not belong to this trustee"))?;
+    let totals: Vec<Ciphertext<Ristretto>> = from_json(totals, "not a tally")?;
+    let parts = totals
+        .into_iter()
+        .map(|ciphertext| {
+            let (share, proof) = participant.decrypt_share(ciphertext, rng);
+            (share.to_bytes(), proof)
+        })
+        .collect();
+    Ok(DecryptionShare { index, parts })
+}
+
+/// Verifies each trustee's shares and, with at least the threshold of
+/// valid ones, decrypts every option total (at most `max_count`).
+pub fn combine_shares(
+    key_set_json: &str,
+    totals: &str,
+    shares: &[DecryptionShare],
+    max_count: u64,
+) -> Result<Vec<u64>, CryptoError> {
+    let key_set = key_set(key_set_json)?;
+    let params = key_set.params();
+    let totals: Vec<Ciphertext<Ristretto>> = from_json(totals, "not a tally")?;
+    let table = DiscreteLogTable::<Ristretto>::new(0..=max_count);
+    let mut counts = Vec::with_capacity(totals.len());
+    for (option, ciphertext) in totals.into_iter().enumerate() {
+        let mut verified = Vec::new();
+        for share in shares {
+            let index = share.index as usize;
+            if index >= params.shares || verified.iter().any(|(i, _)| *i == index) {
+                return Err(CryptoError::InvalidInput("a share names no trustee, or one twice"));
+            }
+            let (bytes, proof) =
+                share.parts.get(option).ok_or(CryptoError::InvalidInput("a share misses an option"))?;
+            let candidate = CandidateDecryption::<Ristretto>::from_bytes(bytes).ok_or(CryptoError::BadSignature)?;
+            let valid =
+                key_set.verify_share(candidate, ciphertext, index, proof).map_err(|_| CryptoError::BadSignature)?;
+            verified.push((index, valid));
+        }
+        if verified.len() < params.threshold {
+            return Err(CryptoError::InvalidInput("fewer shares than the threshold"));
+        }
+        let combined =
+            params.combine_shares(verified).ok_or(CryptoError::InvalidInput("fewer shares than the threshold"))?;
+        counts.push(combined.decrypt(ciphertext, &table).ok_or(CryptoError::InvalidInput("count out of range"))?);
+    }
+    Ok(counts)
+}
+
 #[cfg(test)]
 mod tests {
     use rand_core::UnwrapErr;
@@ -169,6 +283,47 @@ mod tests {
         assert_eq!(verify_counts(&keys.public, &totals, &forged, 100), Err(CryptoError::BadSignature));
         let other = generate(&mut rng);
         assert_eq!(verify_counts(&other.public, &totals, &counts, 100), Err(CryptoError::BadSignature));
+    }
+
+    #[test]
+    fn two_of_three_trustees_decrypt_and_one_cannot() {
+        let mut rng = UnwrapErr(getrandom::SysRng);
+        let trustees = deal_trustees(&mut rng, 3, 2).unwrap();
+        let public = shared_public_key(&trustees.key_set).unwrap();
+        let verified: Vec<String> = [1, 1, 0]
+            .iter()
+            .map(|&v| verify_ballot(&public, 2, &encrypt_ballot(&mut rng, &public, 2, v).unwrap()).unwrap())
+            .collect();
+        let totals = tally(&verified).unwrap();
+        let share = |i: u32| {
+            decryption_share(
+                &mut UnwrapErr(getrandom::SysRng),
+                &trustees.key_set,
+                i,
+                &trustees.shares[i as usize],
+                &totals,
+            )
+            .unwrap()
+        };
+        let (s0, s2) = (share(0), share(2));
+        assert_eq!(combine_shares(&trustees.key_set, &totals, &[s0.clone(), s2.clone()], 10), Ok(vec![1, 2]));
+        assert_eq!(
+            combine_shares(&trustees.key_set, &totals, std::slice::from_ref(&s0), 10).unwrap_err().code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            combine_shares(&trustees.key_set, &totals, &[s0.clone(), s0.clone()], 10).unwrap_err().code(),
+            "invalid_input"
+        );
+        let mut forged = s2.clone();
+        forged.index = 1;
+        assert_eq!(combine_shares(&trustees.key_set, &totals, &[s0, forged], 10), Err(CryptoError::BadSignature));
+        assert_eq!(
+            decryption_share(&mut rng, &trustees.key_set, 1, &trustees.shares[0], &totals).unwrap_err().code(),
+            "invalid_key"
+        );
+        assert!(deal_trustees(&mut rng, 2, 3).is_err());
+        assert!(decryption_share(&mut rng, &trustees.key_set, 9, &trustees.shares[0], &totals).is_err());
     }
 
     #[test]

@@ -42,6 +42,8 @@ fn crypto_works_when_composed_into_a_service() {
         assert_eq!(r["signatures"]["rsa_pss"], "Ok(())");
         assert_eq!(r["signatures"]["elgamal_counts"], serde_json::json!([1, 2]), "{r}");
         assert_eq!(r["signatures"]["elgamal_counts_verify"], "Ok(())");
+        assert_eq!(r["signatures"]["threshold_two"], "Ok([1, 2])", "{r}");
+        assert!(r["signatures"]["threshold_one"].as_str().unwrap().starts_with("Err(CryptoError::InvalidInput"), "{r}");
         assert_eq!(r["signatures"]["rsa_pss_other"], "Err(CryptoError::BadSignature)");
     }
 }

@@ -1,0 +1,5 @@
+//! Rebuilds the bindings when the WIT contracts change.
+
+fn main() {
+    println!("cargo:rerun-if-changed=../../wit");
+}
