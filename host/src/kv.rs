@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 use wasmtime::component::{Accessor, FutureReader, HasSelf, Resource, StreamReader};
 
@@ -18,14 +18,14 @@ use crate::state::StoreData;
 type Memory = Arc<Mutex<HashMap<String, Vec<u8>>>>;
 
 enum Backend {
-    Redis { url: String, conn: Arc<OnceCell<MultiplexedConnection>> },
+    Redis { url: String, conn: Arc<OnceCell<ConnectionManager>> },
     Memory(Memory),
 }
 
 /// An open store, as the guest holds it.
 #[derive(Clone)]
 pub enum Store {
-    Redis { conn: MultiplexedConnection, prefix: String },
+    Redis { conn: ConnectionManager, prefix: String },
     Memory(Memory),
 }
 
@@ -57,7 +57,7 @@ impl Stores {
                 let conn = conn
                     .get_or_try_init(|| async {
                         let client = redis::Client::open(url.as_str())?;
-                        client.get_multiplexed_async_connection().await
+                        client.get_connection_manager_with_config(crate::redis::manager_config()).await
                     })
                     .await
                     .map_err(|e| Error::Other(format!("store {label:?} is unavailable: {e}")))?;

@@ -1,10 +1,10 @@
-//! `spin:redis/redis@3.0.0` over the `redis` crate: one multiplexed
-//! connection per address, shared by every instance; the address is
+//! `spin:redis/redis@3.0.0` over the `redis` crate: one multiplexed,
+//! self-reconnecting connection per address, shared by every instance; the address is
 //! checked against the component's `allowed_outbound_hosts` first.
 
 use std::collections::HashMap;
 
-use redis::aio::MultiplexedConnection;
+use redis::aio::ConnectionManager;
 use redis::{FromRedisValue, Value};
 use tokio::sync::Mutex;
 use wasmtime::component::{Accessor, HasSelf, Resource};
@@ -13,26 +13,37 @@ use crate::bindings::redis::{Error, HostConnection, HostConnectionWithStore, Pay
 use crate::state::StoreData;
 
 pub struct Connection {
-    conn: MultiplexedConnection,
+    conn: ConnectionManager,
 }
 
 /// Connections by address.
 #[derive(Default)]
 pub struct Clients {
-    connections: Mutex<HashMap<String, MultiplexedConnection>>,
+    connections: Mutex<HashMap<String, ConnectionManager>>,
 }
 
 impl Clients {
-    async fn connect(&self, address: &str) -> Result<MultiplexedConnection, Error> {
+    async fn connect(&self, address: &str) -> Result<ConnectionManager, Error> {
         let mut connections = self.connections.lock().await;
         if let Some(conn) = connections.get(address) {
             return Ok(conn.clone());
         }
         let client = redis::Client::open(address).map_err(|_| Error::InvalidAddress)?;
-        let conn = client.get_multiplexed_async_connection().await.map_err(other)?;
+        let conn = client.get_connection_manager_with_config(crate::redis::manager_config()).await.map_err(other)?;
         connections.insert(address.to_owned(), conn.clone());
         Ok(conn)
     }
+}
+
+/// Fail fast while Redis is down (a guest gets an error within seconds,
+/// never a hang) and reconnect in the background once it is back.
+pub fn manager_config() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(2)
+        .set_min_delay(std::time::Duration::from_millis(50))
+        .set_max_delay(std::time::Duration::from_millis(500))
+        .set_connection_timeout(Some(std::time::Duration::from_secs(1)))
+        .set_response_timeout(Some(std::time::Duration::from_secs(2)))
 }
 
 fn other(e: redis::RedisError) -> Error {
@@ -56,14 +67,11 @@ fn permitted(data: &StoreData, address: &str) -> bool {
 fn conn_of<T: Send>(
     accessor: &Accessor<T, HasSelf<StoreData>>,
     connection: &Resource<Connection>,
-) -> wasmtime::Result<MultiplexedConnection> {
+) -> wasmtime::Result<ConnectionManager> {
     accessor.with(|mut access| Ok(access.get().table().get(connection)?.conn.clone()))
 }
 
-async fn run<V: FromRedisValue>(
-    mut conn: MultiplexedConnection,
-    cmd: redis::Cmd,
-) -> wasmtime::Result<Result<V, Error>> {
+async fn run<V: FromRedisValue>(mut conn: ConnectionManager, cmd: redis::Cmd) -> wasmtime::Result<Result<V, Error>> {
     Ok(cmd.query_async::<V>(&mut conn).await.map_err(other))
 }
 

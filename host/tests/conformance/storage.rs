@@ -214,3 +214,46 @@ fn the_default_store_is_in_memory_without_runtime_config() {
     let (ok, stderr) = Host::run_to_exit(&m, None, &[]);
     assert!(!ok && stderr.contains("unknown key_value_stores label \"missing\""), "{stderr}");
 }
+
+fn redis_server(port: u16) -> std::process::Child {
+    let dir = scratch();
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server runs");
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    for _ in 0..100 {
+        if client.get_connection().is_ok() {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("redis-server on port {port} did not start");
+}
+
+#[test]
+fn redis_connections_recover_after_the_server_restarts() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = redis_server(port);
+    let (m, _) = write_app(&manifest(&format!("\"redis://127.0.0.1:{port}\""), ""), None);
+    let host = Host::start(&m, None, Mode::Reuse, &[]);
+    let path = format!("/redis?address=redis://127.0.0.1:{port}&prefix=restart");
+    assert_eq!(host.get(&path).json()["set"], "Ok(())");
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let down = host.get(&path).json();
+    assert!(down["set"].as_str().is_some_and(|s| s.starts_with("Err")) || down["error"].is_string(), "{down}");
+
+    let mut server = redis_server(port);
+    let recovered = (0..40).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        host.get(&path).json()["set"] == "Ok(())"
+    });
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(recovered, "the host did not reconnect to the restarted Redis");
+}
