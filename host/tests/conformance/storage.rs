@@ -217,7 +217,7 @@ fn the_default_store_is_in_memory_without_runtime_config() {
 
 fn redis_server(port: u16) -> std::process::Child {
     let dir = scratch();
-    let child = std::process::Command::new("redis-server")
+    let mut child = std::process::Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .arg("--dir")
         .arg(&dir)
@@ -231,6 +231,8 @@ fn redis_server(port: u16) -> std::process::Child {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("redis-server on port {port} did not start");
 }
 
