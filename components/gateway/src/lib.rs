@@ -13,7 +13,7 @@ use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::random::random::get_random_u64;
 use spin_sdk::wasip3::wit_future;
 use vottery_component_kit as kit;
-use vottery_gateway_policy::{self as policy, REQUEST_ID, SECURITY_HEADERS};
+use vottery_gateway_policy::{self as policy, DEFAULT_HEADERS, REQUEST_ID, SECURITY_HEADERS};
 
 #[http_service]
 async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode> {
@@ -67,6 +67,11 @@ fn rebuild(request: Request, headers: Fields) -> Result<Request, ErrorCode> {
 fn decorate(headers: &mut HeaderMap, id: &str) -> Result<(), ErrorCode> {
     for (name, value) in SECURITY_HEADERS {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    for (name, value) in DEFAULT_HEADERS {
+        if !headers.contains_key(*name) {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
     }
     headers.insert(REQUEST_ID, HeaderValue::try_from(id).map_err(internal)?);
     Ok(())

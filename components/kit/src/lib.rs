@@ -4,9 +4,12 @@
 #![forbid(unsafe_code)]
 
 use http::header::{ALLOW, CONTENT_TYPE};
+use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use spin_sdk::http::Request;
 pub use vottery_http::{Match, Method, Params, Problem, Route, Router};
+pub use vottery_validate::{MAX_JSON_BODY, ValidationError};
 
 /// The response type every handler returns.
 pub type Response = http::Response<String>;
@@ -50,6 +53,29 @@ pub fn route<'r, H: Copy>(router: &Router<H>, request: &'r Request) -> Result<(H
         Match::MethodNotAllowed(allow) => Err(problem(&Problem::method_not_allowed(request.method().as_str(), allow))),
         Match::NotFound => Err(problem(&Problem::not_found(path))),
     }
+}
+
+/// Reads the body (at most `limit` bytes, however it is framed) and parses
+/// it strictly into `T`: unknown fields, wrong types and oversized bodies
+/// are problems with stable codes.
+pub async fn json_body<T: DeserializeOwned>(request: Request, limit: usize) -> Result<T, ValidationError> {
+    let body = Limited::new(request.into_body(), limit).collect().await.map(|b| b.to_bytes()).map_err(|e| {
+        if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            ValidationError::TooLarge { size: limit + 1, limit }
+        } else {
+            ValidationError::MalformedJson("the body could not be read".into())
+        }
+    })?;
+    vottery_validate::parse_json(&body, limit)
+}
+
+/// Seconds since the Unix epoch, read once per request and passed into the
+/// logic.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 #[derive(Serialize)]

@@ -19,8 +19,11 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("referrer-policy", "no-referrer"),
     ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
     ("cross-origin-resource-policy", "same-origin"),
-    ("cache-control", "no-store"),
 ];
+
+/// Headers a response gets unless the service chose its own (the JWKS is
+/// cacheable; nothing else is).
+pub const DEFAULT_HEADERS: &[(&str, &str)] = &[("cache-control", "no-store")];
 
 /// Keeps a caller's request id when it is short and plain (so it is safe to
 /// log and echo); otherwise mints one from 128 random bits.

@@ -4,9 +4,11 @@
 //! string.
 #![forbid(unsafe_code)]
 
+mod base64url;
 mod contact;
 mod json;
 
+pub use base64url::{decode_base64url, encode_base64url};
 pub use contact::{Email, PhoneE164};
 pub use json::{MAX_JSON_BODY, parse_json};
 
@@ -29,6 +31,8 @@ pub enum ValidationError {
     InvalidEmail(&'static str),
     #[error("invalid phone number: {0}")]
     InvalidPhone(&'static str),
+    #[error("`{field}` is not unpadded base64url{reason}")]
+    InvalidBase64 { field: &'static str, reason: &'static str },
 }
 
 impl ValidationError {
@@ -41,6 +45,7 @@ impl ValidationError {
             Self::InvalidField(_) => "invalid_field",
             Self::InvalidEmail(_) => "invalid_email",
             Self::InvalidPhone(_) => "invalid_phone",
+            Self::InvalidBase64 { .. } => "invalid_base64",
         }
     }
 

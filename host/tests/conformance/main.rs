@@ -6,6 +6,7 @@ mod composition;
 mod crypto;
 mod outbound;
 mod routing;
+mod security;
 mod startup;
 mod storage;
 mod support;

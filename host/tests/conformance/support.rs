@@ -161,8 +161,16 @@ impl Host {
     }
 
     pub fn send(&self, method: &str, path: &str, body: Option<&str>) -> Reply {
+        self.send_with(method, path, body, &[])
+    }
+
+    /// Sends with extra request headers.
+    pub fn send_with(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
         let url = format!("{}{path}", self.base);
-        let request = http::Request::builder().method(method).uri(&url);
+        let mut request = http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         let request = match body {
             Some(b) => request.header("content-type", "application/json").body(b.to_owned()).unwrap(),
             None => request.body(String::new()).unwrap(),
@@ -260,6 +268,25 @@ impl Database {
         let (rt, client) = admin();
         rt.block_on(client.batch_execute(&format!("CREATE DATABASE {name}"))).unwrap();
         Database { name }
+    }
+
+    /// Runs `sql` as the superuser; each row's columns as text.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&self.address(), tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let messages = client.simple_query(sql).await.unwrap();
+            messages
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => {
+                        Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
     }
 
     pub fn address(&self) -> String {
