@@ -36,7 +36,10 @@ async fn main() -> Result<()> {
     if cli.dev_fixtures {
         client.batch_execute(include_str!("../../../migrations/dev/sngine_users.sql")).await.context("dev fixture")?;
     }
-    let report = embedded::migrations::runner().run_async(&mut client).await.context("migration failed")?;
+    let report = embedded::migrations::runner()
+        .run_async(&mut client)
+        .await
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}: {:?}", e.kind()))?;
     for migration in report.applied_migrations() {
         println!("applied {migration}");
     }
