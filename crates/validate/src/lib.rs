@@ -7,6 +7,7 @@
 mod base64url;
 mod contact;
 mod json;
+mod plans;
 
 pub use base64url::{decode_base64url, encode_base64url};
 pub use contact::{Email, PhoneE164};
