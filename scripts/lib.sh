@@ -70,7 +70,7 @@ COMPONENTS=(gateway crypto auth users security devices)
 
 build_all() {
     log "building the host and tools"
-    cargo build --release -p vottery-host -p vottery-migrate
+    cargo build --release -p vottery-host -p vottery-migrate -p vottery-outbox
     log "building the components (wasm32-wasip2)"
     local packages=()
     for c in "${COMPONENTS[@]}"; do packages+=(-p "vottery-$c"); done
@@ -80,13 +80,14 @@ build_all() {
 # Development secrets, made once per checkout and never committed.
 dev_secrets() {
     mkdir -p .vottery
-    if [ ! -f .vottery/dev.env ]; then
-        {
-            echo "SPIN_VARIABLE_MASTER_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-            echo "SPIN_VARIABLE_CONTACT_PEPPER=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-        } > .vottery/dev.env
-        chmod 600 .vottery/dev.env
-    fi
+    touch .vottery/dev.env
+    chmod 600 .vottery/dev.env
+    local name
+    for name in MASTER_KEY CONTACT_PEPPER OTP_KEY; do
+        if ! grep -q "^SPIN_VARIABLE_$name=" .vottery/dev.env; then
+            echo "SPIN_VARIABLE_$name=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >> .vottery/dev.env
+        fi
+    done
     set -a
     # shellcheck disable=SC1091
     . .vottery/dev.env

@@ -1,8 +1,15 @@
-//! The `auth` service: Step 1-3 flow: contact match, one-time codes, WebAuthn, tokens.
+//! The `auth` service: steps 1-2 (contact match, email and SMS one-time
+//! codes) of the verification flow described in `vottery-auth-core`; step 3
+//! (WebAuthn) and sessions follow.
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
+
+mod delivery;
+mod ops;
+mod settings;
+mod store;
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
@@ -31,13 +38,19 @@ async fn handle(request: Request) -> kit::Response {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match endpoint {
-        Endpoint::Health => kit::health("auth").await,
-        Endpoint::SendOtp => kit::problem(&Problem::not_implemented("email and SMS one-time codes")),
-        Endpoint::VerifyOtp => kit::problem(&Problem::not_implemented("email and SMS one-time codes")),
-        Endpoint::ResendOtp => kit::problem(&Problem::not_implemented("email and SMS one-time codes")),
-        Endpoint::CaptureBiometric => kit::problem(&Problem::not_implemented("WebAuthn biometric enrolment")),
-        Endpoint::RefreshToken => kit::problem(&Problem::not_implemented("session tokens")),
-        Endpoint::Status => kit::problem(&Problem::not_implemented("verification flow status")),
-    }
+    let result = match endpoint {
+        Endpoint::Health => return kit::health("auth").await,
+        Endpoint::SendOtp => ops::send_otp(request).await,
+        Endpoint::VerifyOtp => ops::verify_otp(request).await,
+        Endpoint::ResendOtp => ops::resend_otp(request).await,
+        Endpoint::Status => ops::status(request).await,
+        Endpoint::CaptureBiometric => return kit::problem(&Problem::not_implemented("WebAuthn biometric enrolment")),
+        Endpoint::RefreshToken => return kit::problem(&Problem::not_implemented("session tokens")),
+    };
+    result.unwrap_or_else(|error| {
+        if error.status() >= 500 {
+            eprintln!("auth: {} {error}", error.code());
+        }
+        kit::problem(&error.problem())
+    })
 }

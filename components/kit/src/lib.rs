@@ -3,7 +3,7 @@
 //! route table.
 #![forbid(unsafe_code)]
 
-use http::header::{ALLOW, CONTENT_TYPE};
+use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,12 +14,16 @@ pub use vottery_validate::{MAX_JSON_BODY, ValidationError};
 /// The response type every handler returns.
 pub type Response = http::Response<String>;
 
-/// A problem+json response (with `Allow` for 405).
+/// A problem+json response (with `Allow` for 405, `Retry-After` when the
+/// problem says when to retry).
 pub fn problem(problem: &Problem) -> Response {
     let mut builder =
         http::Response::builder().status(problem.status()).header(CONTENT_TYPE, vottery_http::PROBLEM_JSON);
     if !problem.allow().is_empty() {
         builder = builder.header(ALLOW, problem.allow().join(", "));
+    }
+    if let Some(seconds) = problem.retry_after() {
+        builder = builder.header(RETRY_AFTER, seconds);
     }
     builder.body(problem.to_json()).unwrap_or_else(|_| fallback())
 }
@@ -137,4 +141,67 @@ pub mod crypto {
         ];
         digest::sha256(b"abc") == ABC
     }
+}
+
+/// Header naming the calling component on chained requests.
+pub const CALLER_HEADER: &str = "vottery-caller";
+
+/// Why a chained call failed.
+#[derive(Debug)]
+pub enum ChainError {
+    /// The service could not be reached or did not answer.
+    Unreachable(String),
+    /// It answered, with this status and problem body.
+    Refused(u16, serde_json::Value),
+}
+
+impl std::fmt::Display for ChainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreachable(cause) => write!(f, "unreachable: {cause}"),
+            Self::Refused(status, body) => write!(f, "answered {status}: {}", body["code"]),
+        }
+    }
+}
+
+/// POSTs `body` as JSON to `path` of `service` by service chaining
+/// (`http://<service>.spin.internal`), naming `caller`; the JSON answer of
+/// a 2xx, or why there was none.
+pub async fn chain(
+    service: &str,
+    path: &str,
+    caller: &str,
+    body: &impl Serialize,
+) -> Result<serde_json::Value, ChainError> {
+    let body = serde_json::to_vec(body).map_err(|e| ChainError::Unreachable(e.to_string()))?;
+    let request = http::Request::post(format!("http://{service}.spin.internal{path}"))
+        .header(CONTENT_TYPE, "application/json")
+        .header(CALLER_HEADER, caller)
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .map_err(|e| ChainError::Unreachable(e.to_string()))?;
+    let response = spin_sdk::http::send(request).await.map_err(|e| ChainError::Unreachable(format!("{e:?}")))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .map_err(|e| ChainError::Unreachable(format!("{e:?}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    if (200..300).contains(&status) { Ok(value) } else { Err(ChainError::Refused(status, value)) }
+}
+
+/// The client's address as the host saw the connection (`spin-client-addr`),
+/// without the port.
+pub fn client_ip(request: &Request) -> String {
+    let addr = request.headers().get("spin-client-addr").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(socket) => socket.ip().to_string(),
+        Err(_) => addr.to_owned(),
+    }
+}
+
+/// A variable of the component, `None` when it is not set.
+pub async fn variable(name: &str) -> Option<String> {
+    spin_sdk::variables::get(name).await.ok()
 }

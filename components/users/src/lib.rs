@@ -1,8 +1,14 @@
-//! The `users` service: User profiles, RBAC, demographics and activity, linked to Sngine accounts.
+//! The `users` service: Vottery's users linked to Sngine accounts, user
+//! profiles, RBAC, demographics and activity.
+//!
+//! `/internal/match` is reachable only through service chaining (no public
+//! trigger routes it), from `auth`.
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
+
+mod accounts;
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
@@ -11,6 +17,7 @@ enum Endpoint {
     PutProfile,
     Demographics,
     Activity,
+    Match,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -19,6 +26,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Put, "/api/users/profile", Endpoint::PutProfile),
     Route::new(Get, "/api/users/demographics", Endpoint::Demographics),
     Route::new(Post, "/api/users/activity", Endpoint::Activity),
+    Route::new(Post, "/internal/match", Endpoint::Match),
 ];
 
 #[http_service]
@@ -29,6 +37,10 @@ async fn handle(request: Request) -> kit::Response {
     };
     match endpoint {
         Endpoint::Health => kit::health("users").await,
+        Endpoint::Match => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => accounts::match_contacts(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+            Err(e) => kit::problem(&e.problem()),
+        },
         Endpoint::GetProfile => kit::problem(&Problem::not_implemented("user profiles")),
         Endpoint::PutProfile => kit::problem(&Problem::not_implemented("user profiles")),
         Endpoint::Demographics => kit::problem(&Problem::not_implemented("demographics")),

@@ -18,12 +18,23 @@ pub struct Problem {
     detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     allow: Vec<&'static str>,
+    /// Members particular to this problem (`flow_id`, `retry_after`, ...).
+    #[serde(flatten)]
+    extensions: Box<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Problem {
     /// A problem with the given status, stable code and title.
     pub fn new(status: u16, code: &'static str, title: &'static str) -> Self {
-        Self { kind: format!("urn:vottery:problem:{code}"), title, status, code, detail: None, allow: Vec::new() }
+        Self {
+            kind: format!("urn:vottery:problem:{code}"),
+            title,
+            status,
+            code,
+            detail: None,
+            allow: Vec::new(),
+            extensions: Box::default(),
+        }
     }
 
     /// Adds a detail sentence for this occurrence.
@@ -70,6 +81,22 @@ impl Problem {
         &self.allow
     }
 
+    /// Adds a member to the body (RFC 9457 extension members). The standard
+    /// members cannot be overwritten this way.
+    #[must_use]
+    pub fn with(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        if !matches!(name, "type" | "title" | "status" | "code" | "detail" | "allow") {
+            self.extensions.insert(name.to_owned(), value.into());
+        }
+        self
+    }
+
+    /// Seconds after which a retry may succeed (`retry_after`), for the
+    /// `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.extensions.get("retry_after").and_then(serde_json::Value::as_u64)
+    }
+
     /// The JSON body.
     pub fn to_json(&self) -> String {
         // Serialising plain strings and integers cannot fail.
@@ -89,6 +116,19 @@ mod tests {
         assert_eq!(body["code"], "not_implemented");
         assert!(body["detail"].as_str().unwrap().contains("webauthn"));
         assert!(body.get("allow").is_none());
+    }
+
+    #[test]
+    fn extensions_are_members_of_the_body_but_never_replace_standard_ones() {
+        let problem = Problem::new(429, "resend_too_soon", "Too soon")
+            .with("retry_after", 42)
+            .with("flow_id", "f1")
+            .with("code", "hijacked");
+        let body: serde_json::Value = serde_json::from_str(&problem.to_json()).unwrap();
+        assert_eq!(body["retry_after"], 42);
+        assert_eq!(body["flow_id"], "f1");
+        assert_eq!(body["code"], "resend_too_soon");
+        assert_eq!(problem.retry_after(), Some(42));
     }
 
     #[test]

@@ -108,6 +108,12 @@ impl PhoneE164 {
     pub fn country_code(&self) -> u16 {
         self.country_code
     }
+
+    /// The national significant number (E.164 after `+` and the calling code).
+    pub fn national(&self) -> &str {
+        let skip = 1 + self.country_code.to_string().len();
+        self.e164.get(skip..).unwrap_or_default()
+    }
 }
 
 impl fmt::Debug for PhoneE164 {

@@ -12,6 +12,7 @@ mod plans;
 pub use base64url::{decode_base64url, encode_base64url};
 pub use contact::{Email, PhoneE164};
 pub use json::{MAX_JSON_BODY, parse_json};
+pub use plans::{code_of_international as calling_code_of_international, code_of_region as calling_code_of_region};
 
 use vottery_http::Problem;
 

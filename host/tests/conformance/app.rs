@@ -94,11 +94,8 @@ fn routes_of_later_work_are_501_and_routing_errors_are_problems() {
     let db = Database::migrated();
     let host = start(Mode::Reuse, &db);
     for (method, path) in [
-        ("POST", "/api/auth/send-otp"),
-        ("POST", "/api/auth/verify-otp"),
         ("POST", "/api/auth/capture-biometric"),
         ("POST", "/api/auth/refresh-token"),
-        ("GET", "/api/auth/status"),
         ("GET", "/api/users/profile"),
         ("PUT", "/api/users/profile"),
         ("GET", "/api/users/demographics"),

@@ -63,17 +63,17 @@ name = "deps"
 master_key = {{ default = "top-secret" }}
 
 [[trigger.http]]
-route = "/api/auth/..."
-component = "auth"
+route = "/api/devices/..."
+component = "devices"
 
-[component.auth]
-source = "{auth}"
-[component.auth.variables]
+[component.devices]
+source = "{devices}"
+[component.devices.variables]
 master_key = "{{{{ master_key }}}}"
-[component.auth.dependencies]
+[component.devices.dependencies]
 "vottery:crypto/digest@0.1.0" = {{ path = "{dep}"{inherit} }}
 "#,
-        auth = wasm("vottery_auth").display(),
+        devices = wasm("vottery_devices").display(),
         dep = wasm(dep).display(),
     )
 }
@@ -84,7 +84,7 @@ fn crypto_dependency_is_composed_without_capabilities() {
     let host = Host::start(&m, None, Mode::Reuse, &[]);
     // No database is configured here, so health stops at Postgres: the
     // crypto known-answer test before it passed.
-    let reply = host.get("/api/auth/health");
+    let reply = host.get("/api/devices/health");
     reply.assert_problem(503, "service_unavailable");
     assert!(reply.json()["detail"].as_str().unwrap().starts_with("postgres"), "{}", reply.body);
 }
@@ -100,7 +100,7 @@ fn a_dependency_reaching_for_a_capability_it_was_not_given_is_refused() {
     let (m, _) =
         write_app(&dependency_manifest("fixture_leaky_dep", ", inherit_configuration = [\"variables\"]"), None);
     let host = Host::start(&m, None, Mode::Reuse, &[]);
-    let reply = host.get("/api/auth/health");
+    let reply = host.get("/api/devices/health");
     reply.assert_problem(503, "service_unavailable");
     assert!(reply.json()["detail"].as_str().unwrap().contains("crypto"), "{}", reply.body);
 }

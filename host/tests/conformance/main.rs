@@ -2,6 +2,7 @@
 //! small fixtures) with Spin's semantics, in both instance modes.
 
 mod app;
+mod auth;
 mod composition;
 mod crypto;
 mod outbound;

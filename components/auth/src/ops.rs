@@ -1,0 +1,449 @@
+//! The routes of steps 1-2: parse, call the flow logic of
+//! `vottery-auth-core`, do the I/O (users, providers, Redis, audit), answer.
+
+use futures::future::join;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use spin_sdk::http::Request;
+use spin_sdk::wasip3::clocks::monotonic_clock;
+use vottery_auth_core::{
+    AuthError, Channel, Flow, FlowId, Language, OtpCode, SendCounts, SendScope, Step, approved, check_lockout,
+    phone_prefix,
+};
+use vottery_component_kit::crypto::{aead, random};
+use vottery_component_kit::{self as kit};
+use vottery_validate::{Email, PhoneE164, ValidationError, decode_base64url, encode_base64url};
+
+use crate::delivery::{Outcome, deliver, exchange, sleep_ms};
+use crate::settings::{Core, Sending};
+use crate::store::{Store, audit, audit_log};
+
+type Reply = Result<kit::Response, AuthError>;
+
+/// How many times a flow update is retried when another request changed
+/// the flow between read and write.
+const CAS_RETRIES: usize = 3;
+
+fn crypto(e: impl std::fmt::Debug) -> AuthError {
+    AuthError::Internal(format!("crypto: {e:?}"))
+}
+
+fn random_array<const N: usize>() -> Result<[u8; N], AuthError> {
+    let bytes = random::bytes(u32::try_from(N).unwrap_or(0)).map_err(crypto)?;
+    bytes.try_into().map_err(|_| AuthError::Internal("short random".into()))
+}
+
+fn new_code(digits: u8) -> Result<OtpCode, AuthError> {
+    let raw = random::numeric_code(digits).map_err(crypto)?;
+    Ok(OtpCode::parse(&raw, digits)?)
+}
+
+fn header(request: &Request, name: &str) -> String {
+    request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+fn seal_contacts(core: &Core, flow: &FlowId, email: &Email, phone: &PhoneE164) -> Result<String, AuthError> {
+    let plain = json!({ "email": email.as_str(), "phone": phone.as_str() }).to_string();
+    let sealed = aead::seal(&core.keyed.derive("flow-contacts"), flow.as_str().as_bytes(), plain.as_bytes());
+    Ok(encode_base64url(&sealed.map_err(crypto)?))
+}
+
+fn open_contacts(core: &Core, flow: &Flow) -> Result<(Email, PhoneE164), AuthError> {
+    let sealed = decode_base64url("contacts", &flow.contacts, 1024).map_err(|e| AuthError::Internal(e.to_string()))?;
+    let plain =
+        aead::open(&core.keyed.derive("flow-contacts"), &sealed, flow.id.as_str().as_bytes()).map_err(crypto)?;
+    let v: Value = serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))?;
+    let email = Email::parse(v["email"].as_str().unwrap_or_default())?;
+    Ok((email, PhoneE164::parse(v["phone"].as_str().unwrap_or_default(), None)?))
+}
+
+fn counters(core: &Core, ip: &str, email: &Email, phone: &PhoneE164, scopes: &[SendScope]) -> Vec<String> {
+    scopes
+        .iter()
+        .map(|scope| {
+            let tag = match scope {
+                SendScope::Ip => core.keyed.tag("ip", ip),
+                SendScope::Email => core.keyed.tag("email", email.as_str()),
+                SendScope::Phone => core.keyed.tag("phone", phone.as_str()),
+                SendScope::Prefix => phone_prefix(phone),
+            };
+            format!("{}:{tag}", scope.as_str())
+        })
+        .collect()
+}
+
+/// Counts the send and refuses it when a limit or a lockout says so.
+async fn admit(
+    store: &Store,
+    core: &Core,
+    contact: &str,
+    keys: &[String],
+    scopes: &[SendScope],
+    now: i64,
+) -> Result<u64, AuthError> {
+    let (window, _) = SendCounts::window(now, &core.policy);
+    let admission = store
+        .admit(contact, &keys.iter().map(|k| format!("{k}:{window}")).collect::<Vec<_>>(), core.policy.send_window)
+        .await?;
+    check_lockout(admission.failures, admission.lock_ttl, &core.policy)?;
+    let counts = SendCounts { counts: scopes.iter().copied().zip(admission.counts).collect() };
+    counts.check(now, &core.policy)?;
+    Ok(admission.send_time_us)
+}
+
+fn provider_error(channel: Channel, outcome: Outcome, flow: &FlowId) -> Option<AuthError> {
+    match outcome {
+        Outcome::Delivered => None,
+        Outcome::Rejected(status) => {
+            Some(AuthError::ProviderRejected { channel, status, flow_id: flow.as_str().into() })
+        }
+        Outcome::Unavailable => Some(AuthError::ProviderUnavailable { channel, flow_id: flow.as_str().into() }),
+    }
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Delivered => "delivered",
+        Outcome::Rejected(_) => "rejected",
+        Outcome::Unavailable => "unavailable",
+    }
+}
+
+/// Sends `code` on `channel` through its provider.
+async fn send_code(
+    sending: &Sending,
+    core: &Core,
+    flow: &Flow,
+    channel: Channel,
+    code: &OtpCode,
+    email: &Email,
+    phone: &PhoneE164,
+) -> Outcome {
+    let language = Language::choose(&flow.language, &sending.messages);
+    let message = sending.messages.render(&language, channel, code, core.policy.code_ttl);
+    let request = match channel {
+        Channel::Email => sending.mail.message(&sending.mail_from, email, &message),
+        Channel::Sms => sending.sms.message(phone, &message.text, language.as_str()),
+    };
+    deliver(&request, &core.policy).await
+}
+
+/// Issues the SMS code: ours, or the provider's when it makes and checks
+/// codes (Twilio Verify). A decoy always gets one of ours (never sent).
+fn issue_sms(flow: &mut Flow, sending: &Sending, code: &OtpCode, core: &Core, now: i64) -> Result<(), AuthError> {
+    if flow.subject.is_some() && sending.sms.checks_codes() {
+        flow.issue_external(Channel::Sms, now, &core.policy)
+    } else {
+        flow.issue(Channel::Sms, code, &core.keyed, now, &core.policy)
+    }
+}
+
+/// Checks a code the provider made (Twilio Verify): whether it approved it.
+async fn provider_check(core: &Core, flow: &Flow, channel: Channel, code: &OtpCode) -> Result<bool, AuthError> {
+    let sending = Sending::load().await?;
+    let (_, phone) = open_contacts(core, flow)?;
+    let Some(request) = sending.sms.check(&phone, code.as_str()) else {
+        return Err(AuthError::Misconfigured("the SMS provider no longer checks codes".into()));
+    };
+    match exchange(&request, &core.policy).await {
+        Ok(body) => Ok(approved(&body)),
+        // Twilio answers 404 once a verification expired, was used or spent.
+        Err(Outcome::Rejected(404)) => Ok(false),
+        Err(outcome) => {
+            Err(provider_error(channel, outcome, &flow.id)
+                .unwrap_or_else(|| AuthError::Internal("provider check".into())))
+        }
+    }
+}
+
+/// What a decoy waits: the mean real send time less what this request
+/// already spent, ±10%, so matched and unmatched answers take as long.
+async fn wait_like_a_send(mean_us: u64, spent_us: u64) -> Result<(), AuthError> {
+    let jitter = u64::from(u16::from_le_bytes(random_array::<2>()?));
+    let target = mean_us.saturating_mul(90 + jitter % 21) / 100;
+    sleep_ms(target.saturating_sub(spent_us) / 1000).await;
+    Ok(())
+}
+
+fn elapsed_us(since: u64) -> u64 {
+    monotonic_clock::now().saturating_sub(since) / 1000
+}
+
+fn event(kind: &str, flow: &FlowId, now: i64, extra: Value) -> Value {
+    let mut e = json!({ "type": kind, "service": "auth", "flow_id": flow.as_str(), "at": now });
+    if let (Some(map), Value::Object(more)) = (e.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    e
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendBody {
+    email: String,
+    phone: String,
+    #[serde(default)]
+    language: Option<String>,
+    /// What the frontend reports of the device (kept for step 3).
+    #[serde(default)]
+    #[allow(dead_code)]
+    device: Option<Map<String, Value>>,
+}
+
+/// `POST /api/auth/send-otp`.
+pub async fn send_otp(request: Request) -> Reply {
+    let (ip, accept_language) = (kit::client_ip(&request), header(&request, "accept-language"));
+    let body: SendBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
+    let core = Core::load().await?;
+    let now = kit::now();
+    let email = Email::parse(&body.email)?;
+    if let Some(code) = vottery_validate::calling_code_of_international(body.phone.trim())
+        && !core.policy.sms_allowed(code)
+    {
+        return Err(AuthError::CountryNotAllowed);
+    }
+    let phone = PhoneE164::parse(&body.phone, None)?;
+    if !core.policy.sms_allowed(phone.country_code()) {
+        return Err(AuthError::CountryNotAllowed);
+    }
+    let sending = Sending::load().await?;
+    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
+    let contact = core.keyed.tag("email", email.as_str());
+    let scopes = SendScope::ALL;
+    let keys = counters(&core, &ip, &email, &phone, &scopes);
+    let mean_send_us = admit(&store, &core, &contact, &keys, &scopes, now).await?;
+    let started = monotonic_clock::now();
+    let matched =
+        kit::chain("users", "/internal/match", "auth", &json!({ "email": email.as_str(), "phone": phone.as_str() }))
+            .await
+            .map_err(|e| AuthError::Dependency(format!("users {e}")))?;
+    let subject = matched["user_id"].as_str().filter(|_| matched["matched"] == true).map(str::to_owned);
+    let reason = matched["reason"].as_str().unwrap_or("unknown").to_owned();
+    let id = FlowId::from_random(random_array()?);
+    if subject.is_none() && sending.reveal_unmatched {
+        audit(&db, "visitor", "otp.send", id.as_str(), "not_matched", &json!({ "reason": reason, "ip": ip })).await?;
+        return Err(AuthError::NotMatched);
+    }
+    let language = Language::choose(body.language.as_deref().unwrap_or(&accept_language), &sending.messages);
+    let mut flow = Flow::open(id, subject.clone(), contact, language.as_str().to_owned(), now, &core.policy);
+    flow.contacts = seal_contacts(&core, &flow.id, &email, &phone)?;
+    let (email_code, sms_code) = (new_code(core.policy.code_digits)?, new_code(core.policy.code_digits)?);
+    flow.issue(Channel::Email, &email_code, &core.keyed, now, &core.policy)?;
+    issue_sms(&mut flow, &sending, &sms_code, &core, now)?;
+    let outcomes = if subject.is_some() {
+        let (e, s) = join(
+            send_code(&sending, &core, &flow, Channel::Email, &email_code, &email, &phone),
+            send_code(&sending, &core, &flow, Channel::Sms, &sms_code, &email, &phone),
+        )
+        .await;
+        [(Channel::Email, e), (Channel::Sms, s)]
+    } else {
+        wait_like_a_send(mean_send_us, elapsed_us(started)).await?;
+        [(Channel::Email, Outcome::Delivered), (Channel::Sms, Outcome::Delivered)]
+    };
+    for (channel, outcome) in outcomes {
+        if outcome == Outcome::Delivered {
+            flow.delivered(channel, now);
+        }
+    }
+    let all_delivered = outcomes.iter().all(|(_, o)| *o == Outcome::Delivered);
+    let sample = (subject.is_some() && all_delivered).then(|| elapsed_us(started));
+    let sent = |o: Outcome| if subject.is_some() { outcome_name(o) } else { "not_sent" };
+    let detail = json!({
+        "matched": subject.is_some(), "reason": reason, "ip": ip, "language": flow.language,
+        "email": sent(outcomes[0].1), "sms": sent(outcomes[1].1),
+    });
+    let outcome = match (subject.is_some(), all_delivered) {
+        (false, _) => "not_matched",
+        (true, true) => "sent",
+        (true, false) => "send_failed",
+    };
+    audit(&db, "visitor", "otp.send", flow.id.as_str(), outcome, &detail).await?;
+    store.create(&flow, sample).await?;
+    let matched_kind = if subject.is_some() { "contact.matched" } else { "contact.not_matched" };
+    store.publish(&core.namespace, &event(matched_kind, &flow.id, now, json!({ "reason": reason }))).await;
+    if subject.is_some() {
+        store.publish(&core.namespace, &event(&format!("otp.{outcome}"), &flow.id, now, detail)).await;
+    }
+    if let Some(error) = outcomes.iter().find_map(|(c, o)| provider_error(*c, *o, &flow.id)) {
+        return Err(error);
+    }
+    Ok(kit::json(202, &flow.progress(now, &core.policy)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResendBody {
+    flow_id: String,
+    channel: String,
+}
+
+/// `POST /api/auth/resend-otp`: a new code on one channel.
+pub async fn resend_otp(request: Request) -> Reply {
+    let ip = kit::client_ip(&request);
+    let body: ResendBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
+    let (id, channel) = (FlowId::parse(&body.flow_id)?, Channel::parse(&body.channel)?);
+    let core = Core::load().await?;
+    let now = kit::now();
+    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
+    let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
+    let mut flow = loaded.flow.clone();
+    let code = new_code(core.policy.code_digits)?;
+    let sending = Sending::load().await?;
+    match channel {
+        Channel::Email => flow.issue(channel, &code, &core.keyed, now, &core.policy)?,
+        Channel::Sms => issue_sms(&mut flow, &sending, &code, &core, now)?,
+    }
+    let (email, phone) = open_contacts(&core, &flow)?;
+    let scopes: &[SendScope] = match channel {
+        Channel::Email => &[SendScope::Ip, SendScope::Email],
+        Channel::Sms => &[SendScope::Ip, SendScope::Phone, SendScope::Prefix],
+    };
+    let keys = counters(&core, &ip, &email, &phone, scopes);
+    let mean_send_us = admit(&store, &core, &flow.contact, &keys, scopes, now).await?;
+    let outcome = if flow.subject.is_some() {
+        send_code(&sending, &core, &flow, channel, &code, &email, &phone).await
+    } else {
+        wait_like_a_send(mean_send_us / 2, 0).await?;
+        Outcome::Delivered
+    };
+    if outcome == Outcome::Delivered {
+        flow.delivered(channel, now);
+    }
+    let delivery = if flow.subject.is_some() { outcome_name(outcome) } else { "not_sent" };
+    let detail = json!({ "channel": channel.as_str(), "ip": ip, "delivery": delivery });
+    audit(&db, "visitor", "otp.resend", id.as_str(), delivery, &detail).await?;
+    if !store.replace(&loaded, &flow).await? {
+        return Err(AuthError::ResendTooSoon { channel, retry_after: core.policy.resend_cooldown });
+    }
+    store.publish(&core.namespace, &event("otp.resent", &id, now, detail)).await;
+    if let Some(error) = provider_error(channel, outcome, &id) {
+        return Err(error);
+    }
+    Ok(kit::json(202, &flow.progress(now, &core.policy)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    flow_id: String,
+    #[serde(default)]
+    email_code: Option<String>,
+    #[serde(default)]
+    sms_code: Option<String>,
+}
+
+/// The enrolment token step 3 accepts: a short-lived JWT for the user, the
+/// flow as its single-use id.
+async fn enrolment_token(flow: &Flow, now: i64, ttl: i64) -> Result<String, AuthError> {
+    let claims = json!({
+        "sub": flow.subject, "aud": "vottery-enrolment", "iat": now, "nbf": now, "exp": now + ttl,
+        "jti": flow.id.as_str(), "amr": ["email-otp", "sms-otp"],
+    });
+    let answer = kit::chain("security", "/internal/tokens", "auth", &json!({ "typ": "enrol+jwt", "claims": claims }))
+        .await
+        .map_err(|e| AuthError::Dependency(format!("security {e}")))?;
+    answer["token"].as_str().map(str::to_owned).ok_or_else(|| AuthError::Internal("no token in the answer".into()))
+}
+
+/// `POST /api/auth/verify-otp`: one or both codes.
+pub async fn verify_otp(request: Request) -> Reply {
+    let ip = kit::client_ip(&request);
+    let body: VerifyBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
+    let id = FlowId::parse(&body.flow_id)?;
+    let core = Core::load().await?;
+    let digits = core.policy.code_digits;
+    let mut codes = Vec::new();
+    if let Some(raw) = &body.email_code {
+        codes.push((Channel::Email, OtpCode::parse(raw, digits)?));
+    }
+    if let Some(raw) = &body.sms_code {
+        codes.push((Channel::Sms, OtpCode::parse(raw, digits)?));
+    }
+    if codes.is_empty() {
+        return Err(ValidationError::MissingField("email_code or sms_code".into()).into());
+    }
+    let now = kit::now();
+    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
+    for _ in 0..CAS_RETRIES {
+        let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
+        let (failures, ttl) = store.lockout(&loaded.flow.contact).await?;
+        if let Err(locked) = check_lockout(failures, ttl, &core.policy) {
+            audit(&db, "visitor", "otp.verify", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
+            return Err(locked);
+        }
+        let mut flow = loaded.flow.clone();
+        let mut first_error = None;
+        let mut wrong = 0_u32;
+        for (channel, code) in &codes {
+            let checked = if flow.channel(*channel).external {
+                match flow.checkable(*channel, now, &core.policy) {
+                    Ok(()) => {
+                        let same = provider_check(&core, &flow, *channel, code).await?;
+                        flow.settle(*channel, same, now, &core.policy)
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                flow.verify(*channel, code, &core.keyed, now, &core.policy)
+            };
+            if let Err(e) = checked {
+                wrong += u32::from(matches!(e, AuthError::CodeInvalid { .. }));
+                first_error.get_or_insert(e);
+            }
+        }
+        if flow == loaded.flow {
+            let error = first_error.unwrap_or(AuthError::FlowComplete);
+            return Err(error);
+        }
+        let completed = flow.step(now) == Step::Biometric;
+        let token = if completed { Some(enrolment_token(&flow, now, core.policy.enrolment_ttl).await?) } else { None };
+        let outcome = match (&first_error, completed) {
+            (_, true) => "completed",
+            (None, false) => "verified",
+            (Some(e), false) => e.code(),
+        };
+        let detail = json!({
+            "ip": ip, "email": flow.email.verified_at.is_some(), "sms": flow.sms.verified_at.is_some(), "wrong": wrong,
+        });
+        audit(&db, "visitor", "otp.verify", id.as_str(), outcome, &detail).await?;
+        if !store.replace(&loaded, &flow).await? {
+            continue;
+        }
+        for _ in 0..wrong {
+            let failures = store.failed(&flow.contact, core.policy.lockout_seconds).await?;
+            if failures == u64::from(core.policy.lockout_failures) {
+                audit(&db, "system", "otp.lockout", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
+                store.publish(&core.namespace, &event("otp.locked_out", &id, now, json!({}))).await;
+            }
+        }
+        let kind = if wrong > 0 { "otp.failed" } else { "otp.verified" };
+        store.publish(&core.namespace, &event(kind, &id, now, detail)).await;
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        let mut progress = flow.progress(now, &core.policy);
+        if let Some(token) = token {
+            progress["enrolment_token"] = Value::from(token);
+            progress["enrolment_expires_at"] = Value::from(now + core.policy.enrolment_ttl);
+        }
+        return Ok(kit::json(200, &progress));
+    }
+    Err(AuthError::Storage("the flow kept changing under concurrent requests".into()))
+}
+
+/// `GET /api/auth/status?flow_id=...`.
+pub async fn status(request: Request) -> Reply {
+    let raw = request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|p| p.strip_prefix("flow_id="))
+        .ok_or_else(|| AuthError::from(ValidationError::MissingField("flow_id".into())))?;
+    let id = FlowId::parse(raw)?;
+    let core = Core::load().await?;
+    let store = Store::open(&core.redis_url, &core.namespace).await?;
+    let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
+    Ok(kit::json(200, &loaded.flow.progress(kit::now(), &core.policy)))
+}

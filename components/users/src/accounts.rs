@@ -1,0 +1,131 @@
+//! The contact match against Sngine's accounts (through the
+//! `users.sngine_accounts` view) and Vottery's own user row.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
+use vottery_component_kit::crypto::aead;
+use vottery_component_kit::{self as kit, ChainError};
+use vottery_users_core::{Candidate, MatchOutcome, UsersError, match_account};
+use vottery_validate::{Email, PhoneE164, decode_base64url};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchBody {
+    email: String,
+    phone: String,
+}
+
+fn storage(e: impl std::fmt::Debug) -> UsersError {
+    UsersError::Storage(format!("{e:?}"))
+}
+
+fn dependency(e: ChainError) -> UsersError {
+    UsersError::Dependency(format!("security {e}"))
+}
+
+fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, UsersError> {
+    let value = row.get(i).ok_or_else(|| UsersError::Internal(format!("column {i} missing")))?;
+    T::decode(value).map_err(|e| UsersError::Internal(e.to_string()))
+}
+
+async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, UsersError> {
+    let mut result = db.query(sql, params).await.map_err(storage)?;
+    let mut out = Vec::new();
+    while let Some(row) = result.rows().next().await {
+        out.push(row);
+    }
+    result.result().await.map_err(storage)?;
+    Ok(out)
+}
+
+/// `POST /internal/match`: whether the pair belongs to one active Sngine
+/// account; if so, Vottery's user for it (created or refreshed).
+pub async fn match_contacts(body: MatchBody) -> Result<kit::Response, UsersError> {
+    let email = Email::parse(&body.email)?;
+    let phone = PhoneE164::parse(&body.phone, None)?;
+    let address = kit::variable("pg_url").await.ok_or_else(|| UsersError::Storage("pg_url is not set".into()))?;
+    let db = Connection::open(address).await.map_err(storage)?;
+    let found = rows(
+        &db,
+        "SELECT sngine_user_id, phone, coalesce(activated, false), coalesce(banned, true) \
+         FROM users.sngine_accounts WHERE lower(email) = $1",
+        vec![ParameterValue::Str(email.as_str().to_owned())],
+    )
+    .await?;
+    let candidates = found
+        .iter()
+        .map(|row| {
+            Ok(Candidate {
+                sngine_user_id: column(row, 0)?,
+                phone: column(row, 1)?,
+                activated: column(row, 2)?,
+                banned: column(row, 3)?,
+            })
+        })
+        .collect::<Result<Vec<_>, UsersError>>()?;
+    let outcome = match_account(&phone, &candidates);
+    let MatchOutcome::Matched(sngine_user_id) = outcome else {
+        return Ok(kit::json(200, &json!({ "matched": false, "reason": outcome.reason() })));
+    };
+    let user_id = link(&db, sngine_user_id, &email, &phone).await?;
+    Ok(kit::json(200, &json!({ "matched": true, "reason": "matched", "user_id": user_id })))
+}
+
+async fn blind_index(domain: &str, value: &str) -> Result<Vec<u8>, UsersError> {
+    let answer = kit::chain("security", "/internal/blind-index", "users", &json!({ "domain": domain, "value": value }))
+        .await
+        .map_err(dependency)?;
+    decode_base64url("index", answer["index"].as_str().unwrap_or_default(), 64)
+        .map_err(|e| UsersError::Internal(e.to_string()))
+}
+
+/// Vottery's user for a Sngine account: found by the Sngine id, its
+/// indexes and sealed contacts rewritten when the contacts changed.
+async fn link(db: &Connection, sngine_user_id: i64, email: &Email, phone: &PhoneE164) -> Result<String, UsersError> {
+    let (email_index, phone_index) =
+        futures::future::join(blind_index("email", email.as_str()), blind_index("phone", phone.as_str())).await;
+    let (email_index, phone_index) = (email_index?, phone_index?);
+    let existing = rows(
+        db,
+        "SELECT id::text, email_index, phone_index FROM users.accounts WHERE sngine_user_id = $1",
+        vec![ParameterValue::Int64(sngine_user_id)],
+    )
+    .await?;
+    if let Some(row) = existing.first()
+        && column::<Vec<u8>>(row, 1)? == email_index
+        && column::<Vec<u8>>(row, 2)? == phone_index
+    {
+        return column(row, 0);
+    }
+    let key: Value = kit::chain("security", "/internal/data-keys", "users", &json!({})).await.map_err(dependency)?;
+    let data_key = decode_base64url("data_key", key["data_key"].as_str().unwrap_or_default(), 64)
+        .map_err(|e| UsersError::Internal(e.to_string()))?;
+    let wrapped = decode_base64url("wrapped_key", key["wrapped_key"].as_str().unwrap_or_default(), 256)
+        .map_err(|e| UsersError::Internal(e.to_string()))?;
+    let kid = key["kid"].as_str().unwrap_or_default().to_owned();
+    let seal = |field: &str, value: &str| {
+        aead::seal(&data_key, format!("users.accounts\0{sngine_user_id}\0{field}").as_bytes(), value.as_bytes())
+            .map_err(|e| UsersError::Internal(format!("{e:?}")))
+    };
+    let (email_sealed, phone_sealed) = (seal("email", email.as_str())?, seal("phone", phone.as_str())?);
+    let inserted = rows(
+        db,
+        "INSERT INTO users.accounts (sngine_user_id, email_index, phone_index, email_sealed, phone_sealed, \
+         data_key_kid, data_key_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (sngine_user_id) DO UPDATE SET email_index = $2, phone_index = $3, email_sealed = $4, \
+         phone_sealed = $5, data_key_kid = $6, data_key_wrapped = $7, updated_at = now() RETURNING id::text",
+        vec![
+            ParameterValue::Int64(sngine_user_id),
+            ParameterValue::Binary(email_index),
+            ParameterValue::Binary(phone_index),
+            ParameterValue::Binary(email_sealed),
+            ParameterValue::Binary(phone_sealed),
+            ParameterValue::Str(kid),
+            ParameterValue::Binary(wrapped),
+        ],
+    )
+    .await?;
+    let row = inserted.first().ok_or_else(|| UsersError::Internal("the upsert returned no row".into()))?;
+    column(row, 0)
+}

@@ -1,0 +1,61 @@
+//! The users service's errors, each with a stable code, and their one
+//! mapping to HTTP.
+
+use vottery_http::Problem;
+use vottery_validate::ValidationError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsersError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("storage is unavailable: {0}")]
+    Storage(String),
+    #[error("a service this one depends on is unavailable: {0}")]
+    Dependency(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl UsersError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(e) => e.code(),
+            Self::Storage(_) => "storage_unavailable",
+            Self::Dependency(_) => "dependency_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The problem+json answer; causes of faults stay out of it.
+    pub fn problem(&self) -> Problem {
+        match self {
+            Self::Invalid(e) => e.problem(),
+            Self::Storage(_) => {
+                Problem::new(503, self.code(), "Service unavailable").with_detail("storage is unavailable")
+            }
+            Self::Dependency(_) => Problem::new(503, self.code(), "Service unavailable")
+                .with_detail("a service this one depends on is unavailable"),
+            Self::Internal(_) => Problem::new(500, self.code(), "Internal error"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes() {
+        let cases = [
+            (UsersError::from(ValidationError::InvalidPhone("x")), 400, "invalid_phone"),
+            (UsersError::Storage("pg at 10.0.0.1".into()), 503, "storage_unavailable"),
+            (UsersError::Dependency("security".into()), 503, "dependency_unavailable"),
+            (UsersError::Internal("x".into()), 500, "internal_error"),
+        ];
+        for (error, status, code) in cases {
+            let p = error.problem();
+            assert_eq!((p.status(), p.code()), (status, code));
+            assert!(!p.to_json().contains("10.0.0.1"));
+        }
+    }
+}

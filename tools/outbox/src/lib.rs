@@ -1,0 +1,696 @@
+//! A local outbox standing in for the providers the `auth` service sends
+//! codes through. Each API is checked the way the real one checks it
+//! (credentials, content type, required fields and their formats) and
+//! answers in its own error shape, so a request that passes here has the
+//! shape the provider expects. Accepted messages are recorded and shown at
+//! `GET /` (a page) and `GET /messages` (JSON, `?to=` to filter).
+//!
+//! Tests can inject faults: `POST /faults` with
+//! `{"provider": "twilio", "status": 503, "delay_ms": 0, "count": 2}` makes
+//! the next `count` requests to that provider (`*` for any) wait `delay_ms`
+//! and then answer `status` (0 to answer normally after the wait).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The credentials each stand-in accepts (the real values' shapes).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Credentials {
+    #[arg(long, env = "OUTBOX_TWILIO_ACCOUNT_SID", default_value = "AC00000000000000000000000000000000")]
+    pub twilio_account_sid: String,
+    #[arg(long, env = "OUTBOX_TWILIO_AUTH_TOKEN", default_value = "outbox-twilio-token")]
+    pub twilio_auth_token: String,
+    #[arg(long, env = "OUTBOX_TWILIO_VERIFY_SERVICE_SID", default_value = "VA00000000000000000000000000000000")]
+    pub twilio_verify_service_sid: String,
+    #[arg(long, env = "OUTBOX_SENDGRID_KEY", default_value = "SG.outbox-key")]
+    pub sendgrid_key: String,
+    #[arg(long, env = "OUTBOX_POSTMARK_TOKEN", default_value = "outbox-postmark-token")]
+    pub postmark_token: String,
+    #[arg(long, env = "OUTBOX_MAILGUN_KEY", default_value = "outbox-mailgun-key")]
+    pub mailgun_key: String,
+    #[arg(long, env = "OUTBOX_MAILGUN_DOMAIN", default_value = "mg.vottery.test")]
+    pub mailgun_domain: String,
+    #[arg(long, env = "OUTBOX_RESEND_KEY", default_value = "re_outbox_key")]
+    pub resend_key: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            twilio_account_sid: "AC00000000000000000000000000000000".into(),
+            twilio_auth_token: "outbox-twilio-token".into(),
+            twilio_verify_service_sid: "VA00000000000000000000000000000000".into(),
+            sendgrid_key: "SG.outbox-key".into(),
+            postmark_token: "outbox-postmark-token".into(),
+            mailgun_key: "outbox-mailgun-key".into(),
+            mailgun_domain: "mg.vottery.test".into(),
+            resend_key: "re_outbox_key".into(),
+        }
+    }
+}
+
+/// A message a provider accepted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub provider: &'static str,
+    pub channel: &'static str,
+    pub to: String,
+    pub from: String,
+    pub subject: String,
+    pub text: String,
+    /// The first run of 6 to 10 digits in the text.
+    pub code: Option<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fault {
+    provider: String,
+    #[serde(default)]
+    status: u16,
+    #[serde(default)]
+    delay_ms: u64,
+    #[serde(default = "one")]
+    count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The outbox's state.
+pub struct Outbox {
+    credentials: Credentials,
+    messages: Mutex<VecDeque<Message>>,
+    faults: Mutex<Vec<Fault>>,
+    /// Twilio Verify: the pending code of each number and its wrong checks.
+    verifications: Mutex<std::collections::HashMap<String, (String, u32)>>,
+}
+
+/// The most messages kept (oldest dropped first).
+const KEPT: usize = 100_000;
+const MAX_BODY: usize = 256 * 1024;
+
+impl Outbox {
+    pub fn new(credentials: Credentials) -> Arc<Self> {
+        Arc::new(Self {
+            credentials,
+            messages: Mutex::new(VecDeque::new()),
+            faults: Mutex::new(Vec::new()),
+            verifications: Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    pub fn messages(&self) -> Vec<Message> {
+        self.messages.lock().map(|m| m.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    fn record(&self, mut message: Message) -> Message {
+        message.code = code_in(&message.text);
+        if let Ok(mut all) = self.messages.lock() {
+            if all.len() == KEPT {
+                all.pop_front();
+            }
+            all.push_back(message.clone());
+        }
+        message
+    }
+
+    fn take_fault(&self, provider: &str) -> Option<Fault> {
+        let mut faults = self.faults.lock().ok()?;
+        let i = faults.iter().position(|f| f.provider == provider || f.provider == "*")?;
+        let fault = faults[i].clone();
+        faults[i].count -= 1;
+        if faults[i].count == 0 {
+            faults.remove(i);
+        }
+        Some(fault)
+    }
+}
+
+fn code_in(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit()).find(|run| (6..=10).contains(&run.len())).map(str::to_owned)
+}
+
+/// Serves `outbox` on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, outbox: Arc<Outbox>) -> anyhow::Result<()> {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(_) => continue,
+        };
+        let _ = stream.set_nodelay(true);
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let outbox = outbox.clone();
+                async move { Ok::<_, Infallible>(handle(&outbox, request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+/// Starts an outbox on a free loopback port in a thread of its own (for
+/// tests); returns its base URL and its state.
+pub fn spawn(credentials: Credentials) -> (String, Arc<Outbox>) {
+    let outbox = Outbox::new(credentials);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let state = outbox.clone();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() else {
+            return;
+        };
+        runtime.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
+            let _ = tx.send(listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+            let _ = serve(listener, state).await;
+        });
+    });
+    let address = rx.recv().unwrap_or_default();
+    (format!("http://{address}"), outbox)
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(value) = header::HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+fn json_reply(status: u16, value: &Value) -> Reply {
+    reply(status, "application/json; charset=utf-8", value.to_string())
+}
+
+async fn handle(outbox: &Outbox, request: Request<Incoming>) -> Reply {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return json_reply(413, &json!({ "message": "request body too large" })),
+    };
+    let path = parts.uri.path().to_owned();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let provider = match (&parts.method, segments.as_slice()) {
+        (&Method::POST, ["2010-04-01", "Accounts", _, "Messages.json"]) => "twilio",
+        (&Method::POST, ["v3", "mail", "send"]) => "sendgrid",
+        (&Method::POST, ["email"]) => "postmark",
+        (&Method::POST, ["v3", _, "messages"]) => "mailgun",
+        (&Method::POST, ["emails"]) => "resend",
+        (&Method::POST, ["v2", "Services", _, "Verifications"]) => "twilio-verify",
+        (&Method::POST, ["v2", "Services", _, "VerificationCheck"]) => "twilio-verify-check",
+        _ => return control(outbox, &parts, &body),
+    };
+    if let Some(fault) = outbox.take_fault(provider) {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        if fault.status != 0 {
+            return json_reply(
+                fault.status,
+                &json!({ "message": "fault injected by the outbox", "status": fault.status }),
+            );
+        }
+    }
+    let request = Call { headers: &parts.headers, body: &body, segments: &segments };
+    if provider == "twilio-verify-check" {
+        return verification_check(outbox, &request);
+    }
+    let checked = match provider {
+        "twilio-verify" => verification(outbox, &request),
+        "twilio" => twilio(&outbox.credentials, &request),
+        "sendgrid" => sendgrid(&outbox.credentials, &request),
+        "postmark" => postmark(&outbox.credentials, &request),
+        "mailgun" => mailgun(&outbox.credentials, &request),
+        _ => resend(&outbox.credentials, &request),
+    };
+    match checked {
+        Ok((message, answer)) => answer(&outbox.record(message)),
+        Err(refusal) => *refusal,
+    }
+}
+
+/// The page, the JSON list and the fault switch.
+fn control(outbox: &Outbox, parts: &http::request::Parts, body: &[u8]) -> Reply {
+    let query = parts.uri.query().unwrap_or_default();
+    let to = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "to").map(|(_, v)| v.into_owned());
+    match (&parts.method, parts.uri.path()) {
+        (&Method::GET, "/messages") => {
+            let list: Vec<Message> =
+                outbox.messages().into_iter().filter(|m| to.as_ref().is_none_or(|t| &m.to == t)).collect();
+            json_reply(200, &json!({ "messages": list }))
+        }
+        (&Method::DELETE, "/messages") => {
+            if let Ok(mut m) = outbox.messages.lock() {
+                m.clear();
+            }
+            reply(204, "text/plain", "")
+        }
+        (&Method::POST, "/faults") => match serde_json::from_slice::<Fault>(body) {
+            Ok(fault) if fault.count > 0 => {
+                if let Ok(mut f) = outbox.faults.lock() {
+                    f.push(fault);
+                }
+                reply(204, "text/plain", "")
+            }
+            _ => json_reply(400, &json!({ "message": "expected {provider, status, delay_ms, count}" })),
+        },
+        (&Method::DELETE, "/faults") => {
+            if let Ok(mut f) = outbox.faults.lock() {
+                f.clear();
+            }
+            reply(204, "text/plain", "")
+        }
+        (&Method::GET, "/") => reply(200, "text/html; charset=utf-8", page(&outbox.messages())),
+        (&Method::GET, "/health") => reply(200, "text/plain", "ok"),
+        _ => json_reply(404, &json!({ "message": "The requested resource was not found" })),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn page(messages: &[Message]) -> String {
+    let rows: String = messages
+        .iter()
+        .rev()
+        .map(|m| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=code>{}</td><td><b>{}</b><pre>{}</pre></td></tr>",
+                escape(&m.at),
+                m.provider,
+                escape(&m.to),
+                escape(&m.from),
+                escape(m.code.as_deref().unwrap_or("")),
+                escape(&m.subject),
+                escape(&m.text)
+            )
+        })
+        .collect();
+    format!(
+        "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=2>\
+         <title>Vottery outbox</title><style>body{{font-family:system-ui;margin:2rem}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:.4rem;vertical-align:top}}.code{{font:bold 1.4rem monospace}}\
+         pre{{white-space:pre-wrap;margin:.3rem 0 0}}</style></head><body><h1>Vottery outbox</h1>\
+         <p>{} message(s), newest first. JSON at <a href=/messages>/messages</a>.</p><table><tr><th>at</th>\
+         <th>provider</th><th>to</th><th>from</th><th>code</th><th>message</th></tr>{rows}</table></body></html>",
+        messages.len()
+    )
+}
+
+struct Call<'a> {
+    headers: &'a http::HeaderMap,
+    body: &'a [u8],
+    segments: &'a [&'a str],
+}
+
+impl Call<'_> {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    fn content_type_is(&self, expected: &str) -> bool {
+        self.header("content-type").split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
+    }
+
+    fn basic(&self) -> Option<(String, String)> {
+        let encoded = self.header("authorization").strip_prefix("Basic ")?;
+        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+        let (user, password) = decoded.split_once(':')?;
+        Some((user.to_owned(), password.to_owned()))
+    }
+
+    fn bearer(&self) -> &str {
+        self.header("authorization").strip_prefix("Bearer ").unwrap_or_default()
+    }
+
+    fn form(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(self.body).into_owned().collect()
+    }
+}
+
+type Answer = fn(&Message) -> Reply;
+type Checked = Result<(Message, Answer), Box<Reply>>;
+
+fn refuse(reply: Reply) -> Checked {
+    Err(Box::new(reply))
+}
+
+fn field<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+fn message(
+    provider: &'static str,
+    channel: &'static str,
+    id: String,
+    to: &str,
+    from: &str,
+    subject: &str,
+    text: &str,
+) -> Message {
+    Message {
+        id,
+        provider,
+        channel,
+        to: to.to_owned(),
+        from: from.to_owned(),
+        subject: subject.to_owned(),
+        text: text.to_owned(),
+        code: None,
+        at: now().to_rfc3339(),
+    }
+}
+
+fn hex32() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn is_e164(s: &str) -> bool {
+    s.strip_prefix('+')
+        .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()) && !d.starts_with('0'))
+}
+
+fn is_sid(s: &str, prefix: &str) -> bool {
+    s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Twilio Programmable Messaging: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`.
+fn twilio(c: &Credentials, r: &Call<'_>) -> Checked {
+    let error = |status: u16, code: u32, message: &str| {
+        json_reply(
+            status,
+            &json!({
+                "code": code, "message": message, "status": status,
+                "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+            }),
+        )
+    };
+    let account = r.segments[2];
+    match r.basic() {
+        Some((user, password))
+            if user == c.twilio_account_sid && password == c.twilio_auth_token && account == user => {}
+        Some((user, _)) if user == c.twilio_account_sid && account != user => {
+            return refuse(error(404, 20404, "The requested resource was not found"));
+        }
+        _ => return refuse(error(401, 20003, "Authenticate")),
+    }
+    if !r.content_type_is("application/x-www-form-urlencoded") {
+        return refuse(error(400, 21609, "Invalid content type; form-encoded parameters are expected"));
+    }
+    let form = r.form();
+    let Some(to) = field(&form, "To") else { return refuse(error(400, 21604, "A 'To' phone number is required.")) };
+    if !is_e164(to) {
+        return refuse(error(400, 21211, &format!("Invalid 'To' Phone Number: {to}")));
+    }
+    let (from, service) = (field(&form, "From"), field(&form, "MessagingServiceSid"));
+    if from.is_none() && service.is_none() {
+        return refuse(error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message"));
+    }
+    if let Some(sid) = service
+        && !is_sid(sid, "MG")
+    {
+        return refuse(error(400, 21701, "The Messaging Service Sid is invalid"));
+    }
+    if let Some(from) = from
+        && !is_e164(from)
+        && !(1..=11).contains(&from.len())
+    {
+        return refuse(error(400, 21212, &format!("Invalid From Number (caller ID): {from}")));
+    }
+    let Some(text) = field(&form, "Body") else { return refuse(error(400, 21602, "Message body is required.")) };
+    if text.chars().count() > 1600 {
+        return refuse(error(400, 21617, "The concatenated message body exceeds the 1600 character limit."));
+    }
+    let sender = from.or(service).unwrap_or_default();
+    let record = message("twilio", "sms", format!("SM{}", hex32()), to, sender, "", text);
+    Ok((record, |m| {
+        let sid = &m.id;
+        json_reply(
+            201,
+            &json!({
+                "sid": sid, "status": "queued", "to": m.to, "from": m.from, "body": m.text,
+                "direction": "outbound-api", "num_segments": "1", "price": null, "error_code": null,
+                "date_created": now().to_rfc2822(), "api_version": "2010-04-01",
+            }),
+        )
+    }))
+}
+
+fn twilio_error(status: u16, code: u32, message: &str) -> Reply {
+    json_reply(
+        status,
+        &json!({
+            "code": code, "message": message, "status": status,
+            "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+        }),
+    )
+}
+
+/// Twilio Verify's credentials and service: `Ok(form)` or the refusal.
+fn verify_service(c: &Credentials, r: &Call<'_>) -> Result<Vec<(String, String)>, Box<Reply>> {
+    match r.basic() {
+        Some((user, password)) if user == c.twilio_account_sid && password == c.twilio_auth_token => {}
+        _ => return Err(Box::new(twilio_error(401, 20003, "Authenticate"))),
+    }
+    if r.segments[2] != c.twilio_verify_service_sid {
+        return Err(Box::new(twilio_error(404, 20404, "The requested resource was not found")));
+    }
+    if !r.content_type_is("application/x-www-form-urlencoded") {
+        return Err(Box::new(twilio_error(400, 21609, "Invalid content type; form-encoded parameters are expected")));
+    }
+    Ok(r.form())
+}
+
+/// Twilio Verify: `POST /v2/Services/{ServiceSid}/Verifications` makes a
+/// code and sends it.
+fn verification(outbox: &Outbox, r: &Call<'_>) -> Checked {
+    let form = verify_service(&outbox.credentials, r)?;
+    let Some(to) = field(&form, "To") else { return refuse(twilio_error(400, 60200, "Invalid parameter: To")) };
+    if !is_e164(to) {
+        return refuse(twilio_error(400, 60200, "Invalid parameter: To"));
+    }
+    match field(&form, "Channel") {
+        Some("sms" | "call" | "whatsapp") => {}
+        _ => return refuse(twilio_error(400, 60200, "Invalid parameter: Channel")),
+    }
+    let n = u32::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap_or_default());
+    let code = format!("{:06}", n % 1_000_000);
+    if let Ok(mut pending) = outbox.verifications.lock() {
+        pending.insert(to.to_owned(), (code.clone(), 0));
+    }
+    let text = format!("Your Vottery verification code is: {code}");
+    let record = message("twilio-verify", "sms", format!("VE{}", hex32()), to, "Twilio Verify", "", &text);
+    Ok((record, |m| {
+        json_reply(
+            201,
+            &json!({
+                "sid": m.id, "to": m.to, "channel": "sms", "status": "pending", "valid": false,
+                "date_created": now().to_rfc3339(),
+            }),
+        )
+    }))
+}
+
+/// Twilio Verify: `POST /v2/Services/{ServiceSid}/VerificationCheck`.
+fn verification_check(outbox: &Outbox, r: &Call<'_>) -> Reply {
+    let form = match verify_service(&outbox.credentials, r) {
+        Ok(form) => form,
+        Err(refusal) => return *refusal,
+    };
+    let (Some(to), Some(code)) = (field(&form, "To"), field(&form, "Code")) else {
+        return twilio_error(400, 60200, "Invalid parameter");
+    };
+    let Ok(mut pending) = outbox.verifications.lock() else { return twilio_error(500, 20500, "Internal error") };
+    let Some((expected, checks)) = pending.get_mut(to) else {
+        return twilio_error(404, 20404, "The requested resource was not found");
+    };
+    let approved = expected == code;
+    *checks += 1;
+    let spent = *checks >= 5;
+    if approved || spent {
+        pending.remove(to);
+    }
+    let status = if approved { "approved" } else { "pending" };
+    json_reply(200, &json!({ "to": to, "status": status, "valid": approved }))
+}
+
+fn sendgrid_error(status: u16, message: &str, field: Option<&str>) -> Reply {
+    json_reply(status, &json!({ "errors": [{ "message": message, "field": field, "help": null }] }))
+}
+
+/// SendGrid v3: `POST /v3/mail/send`.
+fn sendgrid(c: &Credentials, r: &Call<'_>) -> Checked {
+    if r.bearer() != c.sendgrid_key {
+        return refuse(sendgrid_error(401, "The provided authorization grant is invalid, expired, or revoked", None));
+    }
+    if !r.content_type_is("application/json") {
+        return refuse(sendgrid_error(415, "Content-Type should be application/json.", None));
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(r.body) else {
+        return refuse(sendgrid_error(400, "Bad Request", None));
+    };
+    let to = body["personalizations"][0]["to"][0]["email"].as_str().unwrap_or_default();
+    if !to.contains('@') {
+        return refuse(sendgrid_error(
+            400,
+            "The to array is required for all personalization objects, and must have at least one email object with a valid email address.",
+            Some("personalizations.0.to"),
+        ));
+    }
+    let from = body["from"]["email"].as_str().unwrap_or_default();
+    if !from.contains('@') {
+        return refuse(sendgrid_error(
+            400,
+            "The from object must be provided for every email send. It is an object that requires an email parameter, but may also contain a name parameter.",
+            Some("from"),
+        ));
+    }
+    let subject = body["subject"].as_str().unwrap_or_default();
+    if subject.is_empty() {
+        return refuse(sendgrid_error(400, "The subject is required.", Some("subject")));
+    }
+    let content = &body["content"][0];
+    let text = content["value"].as_str().unwrap_or_default();
+    if content["type"].as_str().is_none() || text.is_empty() {
+        return refuse(sendgrid_error(
+            400,
+            "The content value must be a string at least one character in length.",
+            Some("content.0.value"),
+        ));
+    }
+    let record = message("sendgrid", "email", hex32(), to, from, subject, text);
+    Ok((record, |m| {
+        let mut response = reply(202, "text/plain", "");
+        if let Ok(id) = header::HeaderValue::from_str(&m.id) {
+            response.headers_mut().insert("x-message-id", id);
+        }
+        response
+    }))
+}
+
+/// Postmark: `POST /email`.
+fn postmark(c: &Credentials, r: &Call<'_>) -> Checked {
+    let error =
+        |status: u16, code: u32, message: &str| json_reply(status, &json!({ "ErrorCode": code, "Message": message }));
+    if r.header("x-postmark-server-token") != c.postmark_token {
+        return refuse(error(401, 10, "Request does not contain a valid Server token."));
+    }
+    if !r.content_type_is("application/json") || !r.header("accept").contains("application/json") {
+        return refuse(error(415, 0, "Accept and Content-Type must be application/json."));
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(r.body) else {
+        return refuse(error(422, 402, "Received invalid JSON input."));
+    };
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    let (from, to, subject, text_body) = (text("From"), text("To"), text("Subject"), text("TextBody"));
+    if !from.contains('@') {
+        return refuse(error(422, 300, "Invalid 'From' address: no sender signature for this address."));
+    }
+    if !to.contains('@') {
+        return refuse(error(422, 300, "Invalid 'To' address."));
+    }
+    if text_body.is_empty() && text("HtmlBody").is_empty() {
+        return refuse(error(422, 300, "Provide either email TextBody or HtmlBody or both."));
+    }
+    let record = message("postmark", "email", uuid::Uuid::new_v4().to_string(), &to, &from, &subject, &text_body);
+    Ok((record, |m| {
+        json_reply(200, &json!({ "To": m.to, "SubmittedAt": m.at, "MessageID": m.id, "ErrorCode": 0, "Message": "OK" }))
+    }))
+}
+
+/// Mailgun: `POST /v3/{domain}/messages`.
+fn mailgun(c: &Credentials, r: &Call<'_>) -> Checked {
+    let error = |status: u16, message: &str| json_reply(status, &json!({ "message": message }));
+    match r.basic() {
+        Some((user, key)) if user == "api" && key == c.mailgun_key => {}
+        _ => return refuse(reply(401, "text/plain", "Forbidden")),
+    }
+    if r.segments[1] != c.mailgun_domain {
+        return refuse(error(404, &format!("Domain not found: {}", r.segments[1])));
+    }
+    if !r.content_type_is("application/x-www-form-urlencoded") && !r.content_type_is("multipart/form-data") {
+        return refuse(error(400, "form data is expected"));
+    }
+    let form = r.form();
+    for name in ["from", "to", "subject"] {
+        if field(&form, name).is_none() {
+            return refuse(error(400, &format!("'{name}' parameter is missing")));
+        }
+    }
+    let Some(text) = field(&form, "text").or(field(&form, "html")) else {
+        return refuse(error(400, "Need at least one of 'text' or 'html' parameters specified"));
+    };
+    let get = |n| field(&form, n).unwrap_or_default();
+    let id = format!("<{}@{}>", hex32(), c.mailgun_domain);
+    let record = message("mailgun", "email", id, get("to"), get("from"), get("subject"), text);
+    Ok((record, |m| json_reply(200, &json!({ "id": m.id, "message": "Queued. Thank you." }))))
+}
+
+/// Resend: `POST /emails`.
+fn resend(c: &Credentials, r: &Call<'_>) -> Checked {
+    let error = |status: u16, name: &str, message: &str| {
+        json_reply(status, &json!({ "statusCode": status, "name": name, "message": message }))
+    };
+    if r.bearer().is_empty() {
+        return refuse(error(401, "missing_api_key", "Missing API key in the authorization header."));
+    }
+    if r.bearer() != c.resend_key {
+        return refuse(error(403, "invalid_api_key", "API key is invalid"));
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(r.body) else {
+        return refuse(error(422, "validation_error", "Invalid JSON body."));
+    };
+    let to = body["to"].as_str().or(body["to"][0].as_str()).unwrap_or_default().to_owned();
+    let from = body["from"].as_str().unwrap_or_default().to_owned();
+    let subject = body["subject"].as_str().unwrap_or_default().to_owned();
+    let text = body["text"].as_str().or(body["html"].as_str()).unwrap_or_default().to_owned();
+    for (name, value) in [("from", &from), ("to", &to), ("subject", &subject)] {
+        if value.is_empty() {
+            return refuse(error(422, "missing_required_field", &format!("Missing `{name}` field.")));
+        }
+    }
+    if !to.contains('@') || !from.contains('@') {
+        return refuse(error(422, "validation_error", "Invalid `to` or `from` field."));
+    }
+    let record = message("resend", "email", uuid::Uuid::new_v4().to_string(), &to, &from, &subject, &text);
+    Ok((record, |m| json_reply(200, &json!({ "id": m.id }))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_found_in_texts() {
+        assert_eq!(code_in("Your code is 042917. It expires in 10 minutes."), Some("042917".into()));
+        assert_eq!(code_in("no code 12345 here"), None);
+    }
+
+    #[test]
+    fn numbers_and_sids() {
+        assert!(is_e164("+447912345678") && !is_e164("07912345678") && !is_e164("+0123456789"));
+        assert!(is_sid("MG0123456789abcdef0123456789abcdef", "MG") && !is_sid("MG1", "MG"));
+    }
+}
