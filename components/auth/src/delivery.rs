@@ -17,7 +17,11 @@ pub enum Outcome {
 }
 
 pub async fn sleep_ms(ms: u64) {
-    monotonic_clock::wait_for(ms.saturating_mul(1_000_000)).await;
+    sleep_us(ms.saturating_mul(1000)).await;
+}
+
+pub async fn sleep_us(us: u64) {
+    monotonic_clock::wait_for(us.saturating_mul(1000)).await;
 }
 
 async fn attempt(out: &Outgoing, timeout_ms: u64) -> Option<(u16, bytes::Bytes)> {

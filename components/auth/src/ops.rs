@@ -14,7 +14,7 @@ use vottery_component_kit::crypto::{aead, random};
 use vottery_component_kit::{self as kit};
 use vottery_validate::{Email, PhoneE164, ValidationError, decode_base64url, encode_base64url};
 
-use crate::delivery::{Outcome, deliver, exchange, sleep_ms};
+use crate::delivery::{Outcome, deliver, exchange, sleep_us};
 use crate::settings::{Core, Sending};
 use crate::store::{Store, audit, audit_log};
 
@@ -161,7 +161,7 @@ async fn provider_check(core: &Core, flow: &Flow, channel: Channel, code: &OtpCo
 async fn wait_like_a_send(mean_us: u64, spent_us: u64) -> Result<(), AuthError> {
     let jitter = u64::from(u16::from_le_bytes(random_array::<2>()?));
     let target = mean_us.saturating_mul(90 + jitter % 21) / 100;
-    sleep_ms(target.saturating_sub(spent_us) / 1000).await;
+    sleep_us(target.saturating_sub(spent_us)).await;
     Ok(())
 }
 
@@ -217,7 +217,7 @@ pub async fn send_otp(request: Request) -> Reply {
         kit::chain("users", "/internal/match", "auth", &json!({ "email": email.as_str(), "phone": phone.as_str() }))
             .await
             .map_err(|e| AuthError::Dependency(format!("users {e}")))?;
-    let subject = matched["user_id"].as_str().filter(|_| matched["matched"] == true).map(str::to_owned);
+    let subject = matched["sngine_user_id"].as_i64().filter(|_| matched["matched"] == true).map(|id| id.to_string());
     let reason = matched["reason"].as_str().unwrap_or("unknown").to_owned();
     let id = FlowId::from_random(random_array()?);
     if subject.is_none() && sending.reveal_unmatched {
@@ -259,12 +259,12 @@ pub async fn send_otp(request: Request) -> Reply {
         (true, false) => "send_failed",
     };
     audit(&db, "visitor", "otp.send", flow.id.as_str(), outcome, &detail).await?;
-    store.create(&flow, sample).await?;
     let matched_kind = if subject.is_some() { "contact.matched" } else { "contact.not_matched" };
-    store.publish(&core.namespace, &event(matched_kind, &flow.id, now, json!({ "reason": reason }))).await;
+    let mut events = vec![event(matched_kind, &flow.id, now, json!({ "reason": reason }))];
     if subject.is_some() {
-        store.publish(&core.namespace, &event(&format!("otp.{outcome}"), &flow.id, now, detail)).await;
+        events.push(event(&format!("otp.{outcome}"), &flow.id, now, detail));
     }
+    store.create(&flow, sample, &events).await?;
     if let Some(error) = outcomes.iter().find_map(|(c, o)| provider_error(*c, *o, &flow.id)) {
         return Err(error);
     }
@@ -316,7 +316,7 @@ pub async fn resend_otp(request: Request) -> Reply {
     if !store.replace(&loaded, &flow).await? {
         return Err(AuthError::ResendTooSoon { channel, retry_after: core.policy.resend_cooldown });
     }
-    store.publish(&core.namespace, &event("otp.resent", &id, now, detail)).await;
+    store.publish(&event("otp.resent", &id, now, detail)).await;
     if let Some(error) = provider_error(channel, outcome, &id) {
         return Err(error);
     }
@@ -333,11 +333,27 @@ pub struct VerifyBody {
     sms_code: Option<String>,
 }
 
+/// Vottery's user for the flow's Sngine account, created or refreshed now
+/// that both contacts are proved.
+async fn link_user(core: &Core, flow: &Flow) -> Result<String, AuthError> {
+    let (email, phone) = open_contacts(core, flow)?;
+    let body = json!({ "email": email.as_str(), "phone": phone.as_str() });
+    match kit::chain("users", "/internal/link", "auth", &body).await {
+        Ok(answer) => answer["user_id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| AuthError::Internal("no user id in the answer".into())),
+        Err(kit::ChainError::Refused(409, _)) => Err(AuthError::NotMatched),
+        Err(e) => Err(AuthError::Dependency(format!("users {e}"))),
+    }
+}
+
 /// The enrolment token step 3 accepts: a short-lived JWT for the user, the
 /// flow as its single-use id.
-async fn enrolment_token(flow: &Flow, now: i64, ttl: i64) -> Result<String, AuthError> {
+async fn enrolment_token(core: &Core, flow: &Flow, now: i64) -> Result<String, AuthError> {
+    let user = link_user(core, flow).await?;
     let claims = json!({
-        "sub": flow.subject, "aud": "vottery-enrolment", "iat": now, "nbf": now, "exp": now + ttl,
+        "sub": user, "aud": "vottery-enrolment", "iat": now, "nbf": now, "exp": now + core.policy.enrolment_ttl,
         "jti": flow.id.as_str(), "amr": ["email-otp", "sms-otp"],
     });
     let answer = kit::chain("security", "/internal/tokens", "auth", &json!({ "typ": "enrol+jwt", "claims": claims }))
@@ -397,7 +413,7 @@ pub async fn verify_otp(request: Request) -> Reply {
             return Err(error);
         }
         let completed = flow.step(now) == Step::Biometric;
-        let token = if completed { Some(enrolment_token(&flow, now, core.policy.enrolment_ttl).await?) } else { None };
+        let token = if completed { Some(enrolment_token(&core, &flow, now).await?) } else { None };
         let outcome = match (&first_error, completed) {
             (_, true) => "completed",
             (None, false) => "verified",
@@ -414,11 +430,11 @@ pub async fn verify_otp(request: Request) -> Reply {
             let failures = store.failed(&flow.contact, core.policy.lockout_seconds).await?;
             if failures == u64::from(core.policy.lockout_failures) {
                 audit(&db, "system", "otp.lockout", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
-                store.publish(&core.namespace, &event("otp.locked_out", &id, now, json!({}))).await;
+                store.publish(&event("otp.locked_out", &id, now, json!({}))).await;
             }
         }
         let kind = if wrong > 0 { "otp.failed" } else { "otp.verified" };
-        store.publish(&core.namespace, &event(kind, &id, now, detail)).await;
+        store.publish(&event(kind, &id, now, detail)).await;
         if let Some(error) = first_error {
             return Err(error);
         }

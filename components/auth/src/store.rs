@@ -27,6 +27,7 @@ const CREATE: &str = "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EXAT', A
       if cur >= 0 then nxt = math.floor(cur * 0.8 + s * 0.2) end \
       redis.call('SET', KEYS[2], nxt, 'EX', 86400) \
     end \
+    for i = 4, #ARGV do redis.call('PUBLISH', KEYS[3], ARGV[i]) end \
     return 1";
 
 const REPLACE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -73,12 +74,13 @@ pub struct Admission {
 pub struct Store {
     redis: Connection,
     ns: String,
+    events: String,
 }
 
 impl Store {
     pub async fn open(url: &str, namespace: &str) -> Result<Self, AuthError> {
         let redis = Connection::open(url).await.map_err(storage)?;
-        Ok(Self { redis, ns: format!("{namespace}:auth") })
+        Ok(Self { redis, ns: format!("{namespace}:auth"), events: format!("{namespace}:events") })
     }
 
     fn key(&self, rest: &str) -> String {
@@ -134,17 +136,18 @@ impl Store {
         Ok(Some(Loaded { flow, raw }))
     }
 
-    /// Stores a new flow; `send_time_us` (a real send's duration) updates
-    /// the mean a decoy waits.
-    pub async fn create(&self, flow: &Flow, send_time_us: Option<u64>) -> Result<(), AuthError> {
+    /// Stores a new flow and publishes `events` with it; `send_time_us` (a
+    /// real send's duration) updates the mean a decoy waits.
+    pub async fn create(&self, flow: &Flow, send_time_us: Option<u64>, events: &[Value]) -> Result<(), AuthError> {
         let value = serde_json::to_vec(flow).map_err(|e| AuthError::Internal(e.to_string()))?;
-        let keys = [self.key(&format!("flow:{}", flow.id.as_str())), self.key("send-time")];
+        let keys = [self.key(&format!("flow:{}", flow.id.as_str())), self.key("send-time"), self.events.clone()];
         let sample = send_time_us.and_then(|v| i64::try_from(v).ok()).unwrap_or(-1);
-        let args = vec![
+        let mut args = vec![
             RedisParameter::Binary(value),
             RedisParameter::Int64(flow.expires_at + TOMBSTONE),
             RedisParameter::Int64(sample),
         ];
+        args.extend(events.iter().map(|e| RedisParameter::Binary(e.to_string().into_bytes())));
         match int(self.eval(CREATE, &keys, args).await?.first()) {
             1 => Ok(()),
             _ => Err(AuthError::Internal("a flow id was drawn twice".into())),
@@ -165,8 +168,8 @@ impl Store {
 
     /// Publishes an event on `<namespace>:events` (best effort: the audit
     /// row is the record that must exist).
-    pub async fn publish(&self, namespace: &str, event: &Value) {
-        let _ = self.redis.publish(format!("{namespace}:events"), event.to_string().as_bytes()).await;
+    pub async fn publish(&self, event: &Value) {
+        let _ = self.redis.publish(&self.events, event.to_string().as_bytes()).await;
     }
 }
 

@@ -39,15 +39,17 @@ async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result
     Ok(out)
 }
 
-/// `POST /internal/match`: whether the pair belongs to one active Sngine
-/// account; if so, Vottery's user for it (created or refreshed).
-pub async fn match_contacts(body: MatchBody) -> Result<kit::Response, UsersError> {
-    let email = Email::parse(&body.email)?;
-    let phone = PhoneE164::parse(&body.phone, None)?;
-    let address = kit::variable("pg_url").await.ok_or_else(|| UsersError::Storage("pg_url is not set".into()))?;
-    let db = Connection::open(address).await.map_err(storage)?;
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    email: String,
+    phone: String,
+}
+
+/// The outcome of matching the pair against Sngine's accounts.
+async fn find(db: &Connection, email: &Email, phone: &PhoneE164) -> Result<MatchOutcome, UsersError> {
     let found = rows(
-        &db,
+        db,
         "SELECT sngine_user_id, phone, coalesce(activated, false), coalesce(banned, true) \
          FROM users.sngine_accounts WHERE lower(email) = $1",
         vec![ParameterValue::Str(email.as_str().to_owned())],
@@ -64,12 +66,41 @@ pub async fn match_contacts(body: MatchBody) -> Result<kit::Response, UsersError
             })
         })
         .collect::<Result<Vec<_>, UsersError>>()?;
-    let outcome = match_account(&phone, &candidates);
+    Ok(match_account(phone, &candidates))
+}
+
+async fn open() -> Result<Connection, UsersError> {
+    let address = kit::variable("pg_url").await.ok_or_else(|| UsersError::Storage("pg_url is not set".into()))?;
+    Connection::open(address).await.map_err(storage)
+}
+
+/// `POST /internal/match`: whether the pair belongs to one active Sngine
+/// account (one indexed query; nothing is written).
+pub async fn match_contacts(body: MatchBody) -> Result<kit::Response, UsersError> {
+    // `auth` checked the number against its country's plan already.
+    let (email, phone) = (Email::parse(&body.email)?, PhoneE164::from_checked_e164(&body.phone)?);
+    let outcome = find(&open().await?, &email, &phone).await?;
+    let sngine_user_id = match outcome {
+        MatchOutcome::Matched(id) => Some(id),
+        _ => None,
+    };
+    let reply =
+        json!({ "matched": sngine_user_id.is_some(), "reason": outcome.reason(), "sngine_user_id": sngine_user_id });
+    Ok(kit::json(200, &reply))
+}
+
+/// `POST /internal/link`: once the visitor has proved both contacts,
+/// Vottery's user for their Sngine account (matched again, so a pair that
+/// stopped matching is refused), created or refreshed.
+pub async fn link_contacts(body: LinkBody) -> Result<kit::Response, UsersError> {
+    let (email, phone) = (Email::parse(&body.email)?, PhoneE164::parse(&body.phone, None)?);
+    let db = open().await?;
+    let outcome = find(&db, &email, &phone).await?;
     let MatchOutcome::Matched(sngine_user_id) = outcome else {
-        return Ok(kit::json(200, &json!({ "matched": false, "reason": outcome.reason() })));
+        return Err(UsersError::NotMatched(outcome.reason()));
     };
     let user_id = link(&db, sngine_user_id, &email, &phone).await?;
-    Ok(kit::json(200, &json!({ "matched": true, "reason": "matched", "user_id": user_id })))
+    Ok(kit::json(200, &json!({ "user_id": user_id, "sngine_user_id": sngine_user_id })))
 }
 
 async fn blind_index(domain: &str, value: &str) -> Result<Vec<u8>, UsersError> {

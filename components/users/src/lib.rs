@@ -1,8 +1,8 @@
 //! The `users` service: Vottery's users linked to Sngine accounts, user
 //! profiles, RBAC, demographics and activity.
 //!
-//! `/internal/match` is reachable only through service chaining (no public
-//! trigger routes it), from `auth`.
+//! `/internal/match` and `/internal/link` are reachable only through service
+//! chaining (no public trigger routes them), from `auth`.
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
@@ -18,6 +18,7 @@ enum Endpoint {
     Demographics,
     Activity,
     Match,
+    Link,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -27,6 +28,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Get, "/api/users/demographics", Endpoint::Demographics),
     Route::new(Post, "/api/users/activity", Endpoint::Activity),
     Route::new(Post, "/internal/match", Endpoint::Match),
+    Route::new(Post, "/internal/link", Endpoint::Link),
 ];
 
 #[http_service]
@@ -39,6 +41,10 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::Health => kit::health("users").await,
         Endpoint::Match => match kit::json_body(request, kit::MAX_JSON_BODY).await {
             Ok(body) => accounts::match_contacts(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+            Err(e) => kit::problem(&e.problem()),
+        },
+        Endpoint::Link => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => accounts::link_contacts(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
             Err(e) => kit::problem(&e.problem()),
         },
         Endpoint::GetProfile => kit::problem(&Problem::not_implemented("user profiles")),

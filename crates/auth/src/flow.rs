@@ -70,7 +70,7 @@ pub struct Flow {
     pub id: FlowId,
     pub created_at: i64,
     pub expires_at: i64,
-    /// The Vottery user the contacts matched; `None` for a decoy.
+    /// The Sngine account the contacts matched; `None` for a decoy.
     pub subject: Option<String>,
     /// Keyed hash of the email (lockouts count failures per contact).
     pub contact: String,

@@ -8,6 +8,8 @@ use vottery_validate::ValidationError;
 pub enum UsersError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    #[error("the contacts no longer match one active Sngine account ({0})")]
+    NotMatched(&'static str),
     #[error("storage is unavailable: {0}")]
     Storage(String),
     #[error("a service this one depends on is unavailable: {0}")]
@@ -20,6 +22,7 @@ impl UsersError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Invalid(e) => e.code(),
+            Self::NotMatched(_) => "contact_not_matched",
             Self::Storage(_) => "storage_unavailable",
             Self::Dependency(_) => "dependency_unavailable",
             Self::Internal(_) => "internal_error",
@@ -30,6 +33,7 @@ impl UsersError {
     pub fn problem(&self) -> Problem {
         match self {
             Self::Invalid(e) => e.problem(),
+            Self::NotMatched(_) => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
             Self::Storage(_) => {
                 Problem::new(503, self.code(), "Service unavailable").with_detail("storage is unavailable")
             }
@@ -48,6 +52,7 @@ mod tests {
     fn statuses_and_codes() {
         let cases = [
             (UsersError::from(ValidationError::InvalidPhone("x")), 400, "invalid_phone"),
+            (UsersError::NotMatched("banned"), 409, "contact_not_matched"),
             (UsersError::Storage("pg at 10.0.0.1".into()), 503, "storage_unavailable"),
             (UsersError::Dependency("security".into()), 503, "dependency_unavailable"),
             (UsersError::Internal("x".into()), 500, "internal_error"),

@@ -100,6 +100,19 @@ impl PhoneE164 {
         Ok(Self { e164, country_code: number.code().value() })
     }
 
+    /// A number another service already checked with [`PhoneE164::parse`]
+    /// and passed on as E.164: only its form (`+`, 8 to 15 digits, a known
+    /// calling code) is checked, not the numbering plan, so no plan is
+    /// loaded. For chained requests between services, never for input.
+    pub fn from_checked_e164(e164: &str) -> Result<Self, ValidationError> {
+        let digits = e164.strip_prefix('+').ok_or(ValidationError::InvalidPhone("not E.164"))?;
+        if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+            return Err(ValidationError::InvalidPhone("not E.164"));
+        }
+        let country_code = plans::code_of_international(e164).ok_or(ValidationError::InvalidPhone("not E.164"))?;
+        Ok(Self { e164: e164.to_owned(), country_code })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.e164
     }
@@ -125,6 +138,17 @@ impl fmt::Debug for PhoneE164 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_e164_numbers_keep_their_parts() {
+        let full = PhoneE164::parse("+44 7912 345678", None).unwrap();
+        let quick = PhoneE164::from_checked_e164(full.as_str()).unwrap();
+        assert_eq!(quick, full);
+        assert_eq!((quick.country_code(), quick.national()), (44, "7912345678"));
+        for bad in ["447912345678", "+44 7912 345678", "+4479", "+0447912345678", "+99912345678"] {
+            assert!(PhoneE164::from_checked_e164(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn emails_normalise() {

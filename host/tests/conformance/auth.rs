@@ -163,6 +163,8 @@ fn steps_one_and_two_end_to_end_in_both_instance_modes() {
         assert_eq!(sent.json()["step"], "codes");
         let (email_code, sms_code) = (app.code(ADA.0), app.code(ADA.1));
         assert_ne!(email_code, sms_code);
+        // A Vottery user exists only once both contacts are proved.
+        assert!(app.db.query("SELECT id FROM users.accounts").is_empty());
         let sms = app.outbox.messages().into_iter().find(|m| m.to == ADA.1).unwrap();
         assert_eq!((sms.provider, sms.from.as_str()), ("twilio", "+15005550006"));
 
