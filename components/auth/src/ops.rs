@@ -16,7 +16,7 @@ use vottery_validate::{Email, PhoneE164, ValidationError, decode_base64url, enco
 
 use crate::delivery::{Outcome, deliver, exchange, sleep_us};
 use crate::settings::{Core, Sending};
-use crate::store::{Store, audit, audit_log};
+use crate::store::{Store, Timing, audit, audit_log};
 
 type Reply = Result<kit::Response, AuthError>;
 
@@ -80,7 +80,7 @@ async fn admit(
     keys: &[String],
     scopes: &[SendScope],
     now: i64,
-) -> Result<u64, AuthError> {
+) -> Result<(u64, i64), AuthError> {
     let (window, _) = SendCounts::window(now, &core.policy);
     let admission = store
         .admit(contact, &keys.iter().map(|k| format!("{k}:{window}")).collect::<Vec<_>>(), core.policy.send_window)
@@ -88,7 +88,7 @@ async fn admit(
     check_lockout(admission.failures, admission.lock_ttl, &core.policy)?;
     let counts = SendCounts { counts: scopes.iter().copied().zip(admission.counts).collect() };
     counts.check(now, &core.policy)?;
-    Ok(admission.send_time_us)
+    Ok((admission.send_time_us, admission.overshoot_us))
 }
 
 fn provider_error(channel: Channel, outcome: Outcome, flow: &FlowId) -> Option<AuthError> {
@@ -157,12 +157,19 @@ async fn provider_check(core: &Core, flow: &Flow, channel: Channel, code: &OtpCo
 }
 
 /// What a decoy waits: the mean real send time less what this request
-/// already spent, ±10%, so matched and unmatched answers take as long.
-async fn wait_like_a_send(mean_us: u64, spent_us: u64) -> Result<(), AuthError> {
+/// already spent, ±10%, so matched and unmatched answers take as long. The
+/// platform's timer overshoots short waits (about a millisecond), so the
+/// mean overshoot is asked for less; returns this wait's overshoot.
+async fn wait_like_a_send(mean_us: u64, spent_us: u64, overshoot_us: i64) -> Result<i64, AuthError> {
     let jitter = u64::from(u16::from_le_bytes(random_array::<2>()?));
     let target = mean_us.saturating_mul(90 + jitter % 21) / 100;
-    sleep_us(target.saturating_sub(spent_us)).await;
-    Ok(())
+    let ask = i64::try_from(target.saturating_sub(spent_us)).unwrap_or(0).saturating_sub(overshoot_us.max(0)).max(0);
+    let asked = u64::try_from(ask).unwrap_or(0);
+    let before = monotonic_clock::now();
+    if asked > 0 {
+        sleep_us(asked).await;
+    }
+    Ok(i64::try_from(elapsed_us(before)).unwrap_or(0) - ask)
 }
 
 fn elapsed_us(since: u64) -> u64 {
@@ -211,7 +218,7 @@ pub async fn send_otp(request: Request) -> Reply {
     let contact = core.keyed.tag("email", email.as_str());
     let scopes = SendScope::ALL;
     let keys = counters(&core, &ip, &email, &phone, &scopes);
-    let mean_send_us = admit(&store, &core, &contact, &keys, &scopes, now).await?;
+    let (mean_send_us, overshoot_us) = admit(&store, &core, &contact, &keys, &scopes, now).await?;
     let started = monotonic_clock::now();
     let matched =
         kit::chain("users", "/internal/match", "auth", &json!({ "email": email.as_str(), "phone": phone.as_str() }))
@@ -230,6 +237,7 @@ pub async fn send_otp(request: Request) -> Reply {
     let (email_code, sms_code) = (new_code(core.policy.code_digits)?, new_code(core.policy.code_digits)?);
     flow.issue(Channel::Email, &email_code, &core.keyed, now, &core.policy)?;
     issue_sms(&mut flow, &sending, &sms_code, &core, now)?;
+    let mut timing = Timing::None;
     let outcomes = if subject.is_some() {
         let (e, s) = join(
             send_code(&sending, &core, &flow, Channel::Email, &email_code, &email, &phone),
@@ -238,7 +246,7 @@ pub async fn send_otp(request: Request) -> Reply {
         .await;
         [(Channel::Email, e), (Channel::Sms, s)]
     } else {
-        wait_like_a_send(mean_send_us, elapsed_us(started)).await?;
+        timing = Timing::Decoy(wait_like_a_send(mean_send_us, elapsed_us(started), overshoot_us).await?);
         [(Channel::Email, Outcome::Delivered), (Channel::Sms, Outcome::Delivered)]
     };
     for (channel, outcome) in outcomes {
@@ -247,7 +255,9 @@ pub async fn send_otp(request: Request) -> Reply {
         }
     }
     let all_delivered = outcomes.iter().all(|(_, o)| *o == Outcome::Delivered);
-    let sample = (subject.is_some() && all_delivered).then(|| elapsed_us(started));
+    if subject.is_some() && all_delivered {
+        timing = Timing::Sent(elapsed_us(started));
+    }
     let sent = |o: Outcome| if subject.is_some() { outcome_name(o) } else { "not_sent" };
     let detail = json!({
         "matched": subject.is_some(), "reason": reason, "ip": ip, "language": flow.language,
@@ -264,7 +274,7 @@ pub async fn send_otp(request: Request) -> Reply {
     if subject.is_some() {
         events.push(event(&format!("otp.{outcome}"), &flow.id, now, detail));
     }
-    store.create(&flow, sample, &events).await?;
+    store.create(&flow, timing, &events).await?;
     if let Some(error) = outcomes.iter().find_map(|(c, o)| provider_error(*c, *o, &flow.id)) {
         return Err(error);
     }
@@ -300,11 +310,11 @@ pub async fn resend_otp(request: Request) -> Reply {
         Channel::Sms => &[SendScope::Ip, SendScope::Phone, SendScope::Prefix],
     };
     let keys = counters(&core, &ip, &email, &phone, scopes);
-    let mean_send_us = admit(&store, &core, &flow.contact, &keys, scopes, now).await?;
+    let (mean_send_us, overshoot_us) = admit(&store, &core, &flow.contact, &keys, scopes, now).await?;
     let outcome = if flow.subject.is_some() {
         send_code(&sending, &core, &flow, channel, &code, &email, &phone).await
     } else {
-        wait_like_a_send(mean_send_us / 2, 0).await?;
+        wait_like_a_send(mean_send_us / 2, 0, overshoot_us).await?;
         Outcome::Delivered
     };
     if outcome == Outcome::Delivered {

@@ -12,22 +12,29 @@ const ADMIT: &str = "local out = {} \
     out[1] = tonumber(redis.call('GET', KEYS[1]) or '0') \
     out[2] = redis.call('TTL', KEYS[1]) \
     out[3] = tonumber(redis.call('GET', KEYS[2]) or '0') \
-    for i = 3, #KEYS do \
+    out[4] = tonumber(redis.call('GET', KEYS[3]) or '0') \
+    for i = 4, #KEYS do \
       local v = redis.call('INCR', KEYS[i]) \
       if v == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end \
       out[i + 1] = v \
     end \
     return out";
 
+/// KEYS: flow, mean send time, mean timer overshoot, event channel.
+/// ARGV: flow, expiry, send-time sample (-1: none), overshoot sample
+/// (`none`), events...
 const CREATE: &str = "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EXAT', ARGV[2]) then return 0 end \
-    local s = tonumber(ARGV[3]) \
-    if s >= 0 then \
-      local cur = tonumber(redis.call('GET', KEYS[2]) or '-1') \
-      local nxt = s \
-      if cur >= 0 then nxt = math.floor(cur * 0.8 + s * 0.2) end \
-      redis.call('SET', KEYS[2], nxt, 'EX', 86400) \
+    local function mean(key, sample) \
+      local cur = tonumber(redis.call('GET', key)) \
+      local nxt = sample \
+      if cur then nxt = math.floor(cur * 0.8 + sample * 0.2) end \
+      redis.call('SET', key, nxt, 'EX', 86400) \
     end \
-    for i = 4, #ARGV do redis.call('PUBLISH', KEYS[3], ARGV[i]) end \
+    local s = tonumber(ARGV[3]) \
+    if s >= 0 then mean(KEYS[2], s) end \
+    local o = tonumber(ARGV[4]) \
+    if o then mean(KEYS[3], o) end \
+    for i = 5, #ARGV do redis.call('PUBLISH', KEYS[4], ARGV[i]) end \
     return 1";
 
 const REPLACE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -56,6 +63,15 @@ fn int(result: Option<&RedisResult>) -> i64 {
     }
 }
 
+/// What a new flow tells about timing.
+pub enum Timing {
+    /// A real send took this long (µs).
+    Sent(u64),
+    /// A decoy's timer overshot its wait by this much (µs).
+    Decoy(i64),
+    None,
+}
+
 /// A flow as read, with the bytes it was read as (for the atomic replace).
 pub struct Loaded {
     pub flow: Flow,
@@ -63,11 +79,13 @@ pub struct Loaded {
 }
 
 /// What admitting a send found: the lockout counter and its time left, the
-/// mean time real sends took (µs), and each send counter after counting this one.
+/// mean time real sends took and how much a decoy's timer overshoots (µs),
+/// and each send counter after counting this one.
 pub struct Admission {
     pub failures: u64,
     pub lock_ttl: i64,
     pub send_time_us: u64,
+    pub overshoot_us: i64,
     pub counts: Vec<u64>,
 }
 
@@ -105,14 +123,15 @@ impl Store {
     /// Counts a send against each `(scope, tag)` counter of the window and
     /// reads the lockout of `contact`.
     pub async fn admit(&self, contact: &str, counters: &[String], window: i64) -> Result<Admission, AuthError> {
-        let mut keys = vec![self.key(&format!("fail:{contact}")), self.key("send-time")];
+        let mut keys = vec![self.key(&format!("fail:{contact}")), self.key("send-time"), self.key("overshoot")];
         keys.extend(counters.iter().map(|c| self.key(&format!("sends:{c}"))));
         let out = self.eval(ADMIT, &keys, vec![RedisParameter::Int64(window)]).await?;
         Ok(Admission {
             failures: u64::try_from(int(out.first())).unwrap_or(0),
             lock_ttl: int(out.get(1)),
             send_time_us: u64::try_from(int(out.get(2))).unwrap_or(0),
-            counts: out.iter().skip(3).map(|r| u64::try_from(int(Some(r))).unwrap_or(0)).collect(),
+            overshoot_us: int(out.get(3)),
+            counts: out.iter().skip(4).map(|r| u64::try_from(int(Some(r))).unwrap_or(0)).collect(),
         })
     }
 
@@ -136,16 +155,27 @@ impl Store {
         Ok(Some(Loaded { flow, raw }))
     }
 
-    /// Stores a new flow and publishes `events` with it; `send_time_us` (a
-    /// real send's duration) updates the mean a decoy waits.
-    pub async fn create(&self, flow: &Flow, send_time_us: Option<u64>, events: &[Value]) -> Result<(), AuthError> {
+    /// Stores a new flow and publishes `events` with it; `timing` holds a
+    /// real send's duration (the mean a decoy waits) or a decoy's timer
+    /// overshoot (subtracted from the next decoy's wait).
+    pub async fn create(&self, flow: &Flow, timing: Timing, events: &[Value]) -> Result<(), AuthError> {
         let value = serde_json::to_vec(flow).map_err(|e| AuthError::Internal(e.to_string()))?;
-        let keys = [self.key(&format!("flow:{}", flow.id.as_str())), self.key("send-time"), self.events.clone()];
-        let sample = send_time_us.and_then(|v| i64::try_from(v).ok()).unwrap_or(-1);
+        let keys = [
+            self.key(&format!("flow:{}", flow.id.as_str())),
+            self.key("send-time"),
+            self.key("overshoot"),
+            self.events.clone(),
+        ];
+        let (send, over) = match timing {
+            Timing::Sent(us) => (i64::try_from(us).unwrap_or(-1), b"none".to_vec()),
+            Timing::Decoy(us) => (-1, us.to_string().into_bytes()),
+            Timing::None => (-1, b"none".to_vec()),
+        };
         let mut args = vec![
             RedisParameter::Binary(value),
             RedisParameter::Int64(flow.expires_at + TOMBSTONE),
-            RedisParameter::Int64(sample),
+            RedisParameter::Int64(send),
+            RedisParameter::Binary(over),
         ];
         args.extend(events.iter().map(|e| RedisParameter::Binary(e.to_string().into_bytes())));
         match int(self.eval(CREATE, &keys, args).await?.first()) {
