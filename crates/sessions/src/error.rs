@@ -1,0 +1,75 @@
+//! Session errors, each with a stable code, and their one mapping to HTTP.
+
+use vottery_http::Problem;
+use vottery_validate::ValidationError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("the refresh token is not known")]
+    RefreshUnknown,
+    #[error("the refresh token has expired")]
+    RefreshExpired,
+    #[error("the refresh token was already used; the session has been revoked")]
+    RefreshReused,
+    #[error("the session has been revoked")]
+    SessionRevoked,
+    #[error("the session has expired; sign in again")]
+    SessionExpired,
+    #[error("the token belongs to another device")]
+    DeviceMismatch,
+    #[error("storage is unavailable: {0}")]
+    Storage(String),
+}
+
+impl SessionError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(e) => e.code(),
+            Self::RefreshUnknown => "refresh_token_unknown",
+            Self::RefreshExpired => "refresh_token_expired",
+            Self::RefreshReused => "refresh_token_reused",
+            Self::SessionRevoked => "session_revoked",
+            Self::SessionExpired => "session_expired",
+            Self::DeviceMismatch => "device_mismatch",
+            Self::Storage(_) => "storage_unavailable",
+        }
+    }
+
+    /// 401 for every refusal of a token (the client signs in again), 503
+    /// for storage; the cause of a fault stays out of the answer.
+    pub fn problem(&self) -> Problem {
+        match self {
+            Self::Invalid(e) => e.problem(),
+            Self::Storage(_) => {
+                Problem::new(503, self.code(), "Service unavailable").with_detail("storage is unavailable")
+            }
+            _ => Problem::new(401, self.code(), "Unauthorized").with_detail(self.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes() {
+        let cases = [
+            (SessionError::from(ValidationError::InvalidField("x".into())), 400, "invalid_field"),
+            (SessionError::RefreshUnknown, 401, "refresh_token_unknown"),
+            (SessionError::RefreshExpired, 401, "refresh_token_expired"),
+            (SessionError::RefreshReused, 401, "refresh_token_reused"),
+            (SessionError::SessionRevoked, 401, "session_revoked"),
+            (SessionError::SessionExpired, 401, "session_expired"),
+            (SessionError::DeviceMismatch, 401, "device_mismatch"),
+            (SessionError::Storage("redis at 10.0.0.9".into()), 503, "storage_unavailable"),
+        ];
+        for (error, status, code) in cases {
+            let p = error.problem();
+            assert_eq!((p.status(), p.code()), (status, code));
+            assert!(!p.to_json().contains("10.0.0.9"));
+        }
+    }
+}
