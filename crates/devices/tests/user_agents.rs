@@ -1,0 +1,428 @@
+//! Real user-agent strings (with the client hints and frontend reports
+//! that come with them) across the six device types.
+
+use vottery_devices_core::{ClientHints, DeviceKind, Report, classify};
+
+struct Case {
+    ua: &'static str,
+    hints: (Option<&'static str>, Option<&'static str>, Option<&'static str>),
+    report: (Option<&'static str>, Option<u32>, Option<bool>),
+    kind: DeviceKind,
+    os: Option<(&'static str, Option<&'static str>)>,
+    browser: Option<&'static str>,
+    model: Option<&'static str>,
+}
+
+const NONE3: (Option<&str>, Option<&str>, Option<&str>) = (None, None, None);
+const NO_REPORT: (Option<&str>, Option<u32>, Option<bool>) = (None, None, None);
+const MAC_SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15";
+const MAC_CHROME: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+const WIN_CHROME: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+const WIN_EDGE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91";
+const LINUX_FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0";
+
+use DeviceKind::*;
+
+fn cases() -> Vec<Case> {
+    let c = |ua, hints, report, kind, os, browser, model| Case { ua, hints, report, kind, os, browser, model };
+    vec![
+        // iOS (iPhone, iPod)
+        c(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1",
+            NONE3,
+            NO_REPORT,
+            Ios,
+            Some(("iOS", Some("17.1.2"))),
+            Some("Safari"),
+            Some("iPhone"),
+        ),
+        c(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1",
+            NONE3,
+            NO_REPORT,
+            Ios,
+            Some(("iOS", Some("17.2"))),
+            Some("Chrome"),
+            Some("iPhone"),
+        ),
+        c(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/120.0 Mobile/15E148 Safari/605.1.15",
+            NONE3,
+            NO_REPORT,
+            Ios,
+            Some(("iOS", Some("16.6"))),
+            Some("Firefox"),
+            Some("iPhone"),
+        ),
+        c(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 EdgiOS/120.0.2210.116 Mobile/15E148 Safari/605.1.15",
+            NONE3,
+            NO_REPORT,
+            Ios,
+            Some(("iOS", Some("17.0"))),
+            Some("Edge"),
+            Some("iPhone"),
+        ),
+        c(
+            "Mozilla/5.0 (iPod touch; CPU iPhone OS 12_5_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1.2 Mobile/15E148 Safari/604.1",
+            NONE3,
+            NO_REPORT,
+            Ios,
+            Some(("iOS", Some("12.5.7"))),
+            Some("Safari"),
+            Some("iPod"),
+        ),
+        c(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 15_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/19E241 [FBAN/FBIOS;FBAV/361.0.0.27.105;FBBV/370012546]",
+            NONE3,
+            NO_REPORT,
+            Ios,
+            Some(("iOS", Some("15.4"))),
+            Some("Safari"),
+            Some("iPhone"),
+        ),
+        c(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1",
+            NONE3,
+            (Some("phone"), Some(5), None),
+            Ios,
+            Some(("iOS", Some("18.0"))),
+            Some("Safari"),
+            Some("iPhone"),
+        ),
+        // Android phones
+        c(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("14"))),
+            Some("Chrome"),
+            Some("Pixel 8"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Mobile Safari/537.36",
+            (Some("\"14.0.0\""), Some("?1"), Some("\"SM-S918B\"")),
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("10"))),
+            Some("Chrome"),
+            Some("SM-S918B"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("13"))),
+            Some("Samsung Internet"),
+            Some("SM-S911B"),
+        ),
+        c(
+            "Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("14"))),
+            Some("Firefox"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Mobile Safari/537.36 OPR/79.0.4195.76505",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("13"))),
+            Some("Opera"),
+            Some("SM-A536B"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36 EdgA/120.0.2210.115",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("14"))),
+            Some("Edge"),
+            Some("Pixel 7"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 12; SM-G991B Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("12"))),
+            Some("Chrome"),
+            Some("SM-G991B"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 13; 2211133G) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("13"))),
+            Some("Chrome"),
+            Some("2211133G"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; U; Android 4.0.3; ko-kr; LG-L160L Build/IML74K) AppleWebkit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30",
+            NONE3,
+            NO_REPORT,
+            Android,
+            Some(("Android", Some("4.0.3"))),
+            Some("Safari"),
+            Some("LG-L160L"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 11; moto g(30)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Mobile Safari/537.36",
+            NONE3,
+            (Some("phone"), Some(5), Some(true)),
+            Android,
+            Some(("Android", Some("11"))),
+            Some("Chrome"),
+            Some("moto g(30)"),
+        ),
+        // Tablets
+        c(
+            "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
+            NONE3,
+            NO_REPORT,
+            Tablet,
+            Some(("iPadOS", Some("16.6"))),
+            Some("Safari"),
+            Some("iPad"),
+        ),
+        c(
+            "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0.6099.119 Mobile/15E148 Safari/604.1",
+            NONE3,
+            NO_REPORT,
+            Tablet,
+            Some(("iPadOS", Some("17.2"))),
+            Some("Chrome"),
+            Some("iPad"),
+        ),
+        c(MAC_SAFARI, NONE3, (None, Some(5), None), Tablet, Some(("iPadOS", None)), Some("Safari"), Some("iPad")),
+        c(MAC_CHROME, NONE3, (None, Some(5), None), Tablet, Some(("iPadOS", None)), Some("Chrome"), Some("iPad")),
+        c(
+            "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Tablet,
+            Some(("Android", Some("13"))),
+            Some("Chrome"),
+            Some("SM-X700"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            (Some("\"14.0.0\""), Some("?0"), Some("\"Pixel Tablet\"")),
+            NO_REPORT,
+            Tablet,
+            Some(("Android", Some("10"))),
+            Some("Chrome"),
+            Some("Pixel Tablet"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/120.4.1 like Chrome/120.0.6099.71 Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Tablet,
+            Some(("Android", Some("9"))),
+            Some("Chrome"),
+            Some("KFTRWI"),
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 12; SM-T870) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/22.0 Chrome/111.0.5563.116 Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Tablet,
+            Some(("Android", Some("12"))),
+            Some("Samsung Internet"),
+            Some("SM-T870"),
+        ),
+        c(
+            "Mozilla/5.0 (Android 13; Tablet; rv:121.0) Gecko/121.0 Firefox/121.0",
+            NONE3,
+            NO_REPORT,
+            Tablet,
+            Some(("Android", Some("13"))),
+            Some("Firefox"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+            NONE3,
+            (Some("tablet"), Some(10), None),
+            Tablet,
+            Some(("Android", Some("14"))),
+            Some("Chrome"),
+            Some("Pixel 8"),
+        ),
+        c(WIN_EDGE, NONE3, (Some("tablet"), Some(10), None), Tablet, Some(("Windows 10", None)), Some("Edge"), None),
+        // Web: computers' browsers that did not say more
+        c(WIN_CHROME, NONE3, NO_REPORT, Web, Some(("Windows 10", None)), Some("Chrome"), None),
+        c(
+            WIN_CHROME,
+            (Some("\"15.0.0\""), Some("?0"), Some("\"\"")),
+            NO_REPORT,
+            Web,
+            Some(("Windows 11", None)),
+            Some("Chrome"),
+            None,
+        ),
+        c(WIN_EDGE, NONE3, NO_REPORT, Web, Some(("Windows 10", None)), Some("Edge"), None),
+        c(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+            NONE3,
+            NO_REPORT,
+            Web,
+            Some(("Windows 10", None)),
+            Some("Firefox"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15",
+            NONE3,
+            (None, Some(0), None),
+            Web,
+            Some(("macOS", Some("10.15.7"))),
+            Some("Safari"),
+            None,
+        ),
+        c(
+            MAC_CHROME,
+            (Some("\"14.2.1\""), Some("?0"), None),
+            NO_REPORT,
+            Web,
+            Some(("macOS", Some("14.2.1"))),
+            Some("Chrome"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.2; rv:121.0) Gecko/20100101 Firefox/121.0",
+            NONE3,
+            NO_REPORT,
+            Web,
+            Some(("macOS", Some("14.2"))),
+            Some("Firefox"),
+            None,
+        ),
+        c(LINUX_FIREFOX, NONE3, NO_REPORT, Web, Some(("Linux", None)), Some("Firefox"), None),
+        c(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Web,
+            Some(("Linux", None)),
+            Some("Chrome"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Web,
+            Some(("ChromeOS", None)),
+            Some("Chrome"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0",
+            NONE3,
+            NO_REPORT,
+            Web,
+            Some(("Windows 10", None)),
+            Some("Opera"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.5993.732 YaBrowser/23.11.1.732 Yowser/2.5 Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Web,
+            Some(("Windows 10", None)),
+            Some("Yandex"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/109.0.0.0 Safari/537.36",
+            NONE3,
+            NO_REPORT,
+            Web,
+            Some(("Windows", None)),
+            Some("Chrome"),
+            None,
+        ),
+        c("curl/8.4.0", NONE3, NO_REPORT, Web, None, None, None),
+        c("", NONE3, NO_REPORT, Web, None, None, None),
+        // Laptops and desktops, as the client reports them
+        c(
+            MAC_CHROME,
+            NONE3,
+            (Some("laptop"), Some(0), None),
+            Laptop,
+            Some(("macOS", Some("10.15.7"))),
+            Some("Chrome"),
+            None,
+        ),
+        c(LINUX_FIREFOX, NONE3, (Some("laptop"), None, None), Laptop, Some(("Linux", None)), Some("Firefox"), None),
+        c(
+            WIN_EDGE,
+            (Some("\"15.0.0\""), Some("?0"), None),
+            (Some("laptop"), Some(10), None),
+            Laptop,
+            Some(("Windows 11", None)),
+            Some("Edge"),
+            None,
+        ),
+        c(WIN_EDGE, NONE3, (Some("desktop"), None, None), Desktop, Some(("Windows 10", None)), Some("Edge"), None),
+        c(
+            MAC_SAFARI,
+            NONE3,
+            (Some("desktop"), Some(0), None),
+            Desktop,
+            Some(("macOS", Some("10.15.7"))),
+            Some("Safari"),
+            None,
+        ),
+        c(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Vottery/1.0.0 Chrome/120.0.6099.56 Electron/28.0.0 Safari/537.36",
+            NONE3,
+            (None, None, Some(true)),
+            Desktop,
+            Some(("Windows 10", None)),
+            Some("Chrome"),
+            None,
+        ),
+    ]
+}
+
+#[test]
+fn real_user_agents_across_the_six_device_types() {
+    let cases = cases();
+    assert!(cases.len() >= 40);
+    for kind in [Web, Desktop, Laptop, Tablet, Ios, Android] {
+        assert!(cases.iter().filter(|c| c.kind == kind).count() >= 3, "{kind:?}");
+    }
+    for case in &cases {
+        let hints =
+            ClientHints { platform: None, platform_version: case.hints.0, mobile: case.hints.1, model: case.hints.2 };
+        let report = Report {
+            form_factor: case.report.0.map(str::to_owned),
+            max_touch_points: case.report.1,
+            native_app: case.report.2,
+        };
+        let device = classify(case.ua, &hints, &report);
+        assert_eq!(device.kind, case.kind, "{}", case.ua);
+        let os = device.os.as_ref().map(|o| (o.name, o.version.as_deref()));
+        assert_eq!(os, case.os, "{}", case.ua);
+        assert_eq!(device.browser.as_ref().map(|b| b.name), case.browser, "{}", case.ua);
+        assert_eq!(device.model.as_deref(), case.model, "{}", case.ua);
+    }
+}
+
+#[test]
+fn reports_are_strict_json() {
+    let report: Report = serde_json::from_str(r#"{"form_factor": "laptop", "max_touch_points": 0}"#).unwrap();
+    assert_eq!(report.form_factor.as_deref(), Some("laptop"));
+    assert!(serde_json::from_str::<Report>(r#"{"gpu": "x"}"#).is_err());
+}
