@@ -8,6 +8,7 @@ use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
 
 mod delivery;
 mod ops;
+mod session;
 mod settings;
 mod store;
 
@@ -45,7 +46,9 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::ResendOtp => ops::resend_otp(request).await,
         Endpoint::Status => ops::status(request).await,
         Endpoint::CaptureBiometric => return kit::problem(&Problem::not_implemented("WebAuthn biometric enrolment")),
-        Endpoint::RefreshToken => return kit::problem(&Problem::not_implemented("session tokens")),
+        Endpoint::RefreshToken => {
+            return session::refresh(request).await.unwrap_or_else(|fault| kit::problem(&fault.problem()));
+        }
     };
     result.unwrap_or_else(|error| {
         if error.status() >= 500 {

@@ -1,8 +1,14 @@
-//! The `devices` service: Devices, their registration and the sessions opened on them.
+//! The `devices` service: devices, their registration and the sessions
+//! opened on them.
+//!
+//! Routes under `/internal/` are reachable only through service chaining
+//! (no public trigger routes them), from `auth`.
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
+
+mod sessions;
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
@@ -13,6 +19,8 @@ enum Endpoint {
     Remove,
     Sessions,
     RevokeSession,
+    OpenSession,
+    RefreshSession,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -23,6 +31,8 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Delete, "/api/devices/:id", Endpoint::Remove),
     Route::new(Get, "/api/sessions", Endpoint::Sessions),
     Route::new(Delete, "/api/sessions/:id", Endpoint::RevokeSession),
+    Route::new(Post, "/internal/sessions", Endpoint::OpenSession),
+    Route::new(Post, "/internal/sessions/refresh", Endpoint::RefreshSession),
 ];
 
 #[http_service]
@@ -39,5 +49,13 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::Remove => kit::problem(&Problem::not_implemented("device removal")),
         Endpoint::Sessions => kit::problem(&Problem::not_implemented("session management")),
         Endpoint::RevokeSession => kit::problem(&Problem::not_implemented("session management")),
+        Endpoint::OpenSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => sessions::open_session(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+            Err(e) => kit::problem(&e.problem()),
+        },
+        Endpoint::RefreshSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => sessions::refresh(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+            Err(e) => kit::problem(&e.problem()),
+        },
     }
 }

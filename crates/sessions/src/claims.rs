@@ -14,6 +14,20 @@ pub enum Amr {
     PasskeyUv,
 }
 
+impl Amr {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EmailOtp => "email-otp",
+            Self::SmsOtp => "sms-otp",
+            Self::PasskeyUv => "passkey-uv",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::EmailOtp, Self::SmsOtp, Self::PasskeyUv].into_iter().find(|a| a.as_str() == raw)
+    }
+}
+
 /// The claims of an access token (`typ` `at+jwt`, RFC 9068); the security
 /// service adds `iss` when it signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,5 +69,7 @@ mod tests {
         assert_eq!((v["sub"].as_str(), v["sid"].as_str(), v["did"].as_str()), (Some("u1"), Some("s1"), Some("d1")));
         assert_eq!((v["iat"].as_i64(), v["exp"].as_i64()), (Some(1000), Some(1600)));
         assert!(v.get("iss").is_none());
+        assert_eq!(Amr::parse("passkey-uv"), Some(Amr::PasskeyUv));
+        assert_eq!(Amr::parse("password"), None);
     }
 }

@@ -37,6 +37,21 @@ impl SessionError {
         }
     }
 
+    /// The refusal a service answered with this code (for passing a chained
+    /// service's refusal on); `None` for any other code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            Self::RefreshUnknown,
+            Self::RefreshExpired,
+            Self::RefreshReused,
+            Self::SessionRevoked,
+            Self::SessionExpired,
+            Self::DeviceMismatch,
+        ]
+        .into_iter()
+        .find(|e| e.code() == code)
+    }
+
     /// 401 for every refusal of a token (the client signs in again), 503
     /// for storage; the cause of a fault stays out of the answer.
     pub fn problem(&self) -> Problem {
@@ -70,6 +85,10 @@ mod tests {
             let p = error.problem();
             assert_eq!((p.status(), p.code()), (status, code));
             assert!(!p.to_json().contains("10.0.0.9"));
+            if status == 401 {
+                assert_eq!(SessionError::from_code(code).map(|e| e.code()), Some(code));
+            }
         }
+        assert_eq!(SessionError::from_code("internal_error"), None);
     }
 }

@@ -33,4 +33,4 @@ mod rotation;
 pub use claims::{AccessClaims, Amr};
 pub use cookie::{REFRESH_COOKIE, clear_refresh_cookie, refresh_cookie, refresh_from_cookies};
 pub use error::SessionError;
-pub use rotation::{Decision, Policy, RefreshToken, SessionState, TokenState, decide};
+pub use rotation::{Decision, DeviceId, Policy, RefreshToken, SessionState, TokenState, decide};

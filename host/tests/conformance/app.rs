@@ -95,7 +95,6 @@ fn routes_of_later_work_are_501_and_routing_errors_are_problems() {
     let host = start(Mode::Reuse, &db);
     for (method, path) in [
         ("POST", "/api/auth/capture-biometric"),
-        ("POST", "/api/auth/refresh-token"),
         ("GET", "/api/users/profile"),
         ("PUT", "/api/users/profile"),
         ("GET", "/api/users/demographics"),

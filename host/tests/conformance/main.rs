@@ -8,6 +8,7 @@ mod crypto;
 mod outbound;
 mod routing;
 mod security;
+mod sessions;
 mod startup;
 mod storage;
 mod support;

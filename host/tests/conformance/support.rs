@@ -306,14 +306,16 @@ impl Database {
     pub fn migrated() -> Database {
         let db = Database::fresh();
         let migrate = workspace().join("target/release/vottery-migrate");
-        if !migrate.exists() {
+        // Built once per run (a no-op when fresh), so new migrations are in.
+        static BUILT: OnceLock<()> = OnceLock::new();
+        BUILT.get_or_init(|| {
             let status = Command::new(env!("CARGO"))
                 .current_dir(workspace())
                 .args(["build", "--release", "-p", "vottery-migrate"])
                 .status()
                 .unwrap();
             assert!(status.success());
-        }
+        });
         let out = Command::new(migrate)
             .args(["--database-url", &format!("host=127.0.0.1 user=postgres dbname={}", db.name), "--dev-fixtures"])
             .output()

@@ -1,0 +1,125 @@
+//! `POST /api/auth/refresh-token`: rotates the refresh token (in `devices`,
+//! which never sees clear tokens) and issues a new access token (signed by
+//! `security`). Browsers carry the refresh token in an `HttpOnly; Secure;
+//! SameSite=Strict` cookie; native apps in the body.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spin_sdk::http::Request;
+use vottery_auth_core::AuthError;
+use vottery_component_kit::crypto::{digest, random};
+use vottery_component_kit::{self as kit, ChainError};
+use vottery_sessions_core::{
+    AccessClaims, Amr, DeviceId, Policy, RefreshToken, SessionError, refresh_cookie, refresh_from_cookies,
+};
+use vottery_validate::{ValidationError, encode_base64url};
+
+/// Why a refresh failed.
+pub enum Fault {
+    Session(SessionError),
+    Auth(AuthError),
+}
+
+impl From<SessionError> for Fault {
+    fn from(e: SessionError) -> Self {
+        Self::Session(e)
+    }
+}
+
+impl From<AuthError> for Fault {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+impl From<ValidationError> for Fault {
+    fn from(e: ValidationError) -> Self {
+        Self::Session(e.into())
+    }
+}
+
+impl Fault {
+    pub fn problem(&self) -> vottery_component_kit::Problem {
+        match self {
+            Self::Session(e) => e.problem(),
+            Self::Auth(e) => e.problem(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    device_id: String,
+    /// Native apps; browsers send the cookie instead.
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+fn crypto(e: impl std::fmt::Debug) -> Fault {
+    Fault::Auth(AuthError::Internal(format!("crypto: {e:?}")))
+}
+
+async fn variable(name: &str) -> Result<String, Fault> {
+    kit::variable(name).await.ok_or_else(|| AuthError::Misconfigured(format!("variable {name} is not set")).into())
+}
+
+fn chained(service: &str, e: ChainError) -> Fault {
+    match e {
+        ChainError::Refused(_, body) => match body["code"].as_str().and_then(SessionError::from_code) {
+            Some(refusal) => refusal.into(),
+            None => AuthError::Dependency(format!("{service} answered {}", body["code"])).into(),
+        },
+        ChainError::Unreachable(cause) => AuthError::Dependency(format!("{service} {cause}")).into(),
+    }
+}
+
+pub async fn refresh(request: Request) -> Result<kit::Response, Fault> {
+    let cookies = request.headers().get("cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let body: RefreshBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
+    let device = DeviceId::parse(&body.device_id)?;
+    let (token, in_cookie) = match &body.refresh_token {
+        Some(raw) => (RefreshToken::parse(raw)?, false),
+        None => (refresh_from_cookies(&cookies).ok_or(ValidationError::MissingField("refresh_token".into()))?, true),
+    };
+    let next = RefreshToken::from_random(random::bytes(32).map_err(crypto)?.try_into().map_err(crypto)?);
+    let rotate = json!({
+        "token_hash": encode_base64url(&digest::sha256(token.as_str().as_bytes())),
+        "new_token_hash": encode_base64url(&digest::sha256(next.as_str().as_bytes())),
+        "device_id": device.as_str(),
+    });
+    let session = kit::chain("devices", "/internal/sessions/refresh", "auth", &rotate)
+        .await
+        .map_err(|e| chained("devices", e))?;
+    let policy = Policy::parse(&variable("session_policy").await?).map_err(AuthError::Misconfigured)?;
+    let text = |k: &str| session[k].as_str().unwrap_or_default().to_owned();
+    let claims = AccessClaims {
+        user_id: text("user_id"),
+        session_id: text("session_id"),
+        device_id: text("device_id"),
+        amr: session["amr"].as_array().into_iter().flatten().filter_map(|a| a.as_str().and_then(Amr::parse)).collect(),
+        roles: vec!["member".to_owned()],
+    };
+    let now = kit::now();
+    let jti = encode_base64url(&random::bytes(16).map_err(crypto)?);
+    let signed = kit::chain(
+        "security",
+        "/internal/tokens",
+        "auth",
+        &json!({ "typ": "at+jwt", "claims": claims.to_json(&variable("token_audience").await?, &jti, now, policy.access_ttl) }),
+    )
+    .await
+    .map_err(|e| chained("security", e))?;
+    let mut answer = json!({
+        "access_token": signed["token"], "token_type": "Bearer", "expires_in": policy.access_ttl,
+        "session_id": claims.session_id,
+    });
+    if !in_cookie {
+        answer["refresh_token"] = Value::from(next.as_str());
+    }
+    let mut response = kit::json(200, &answer);
+    if in_cookie && let Ok(cookie) = http::HeaderValue::from_str(&refresh_cookie(&next, policy.refresh_idle)) {
+        response.headers_mut().insert(http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}

@@ -1,0 +1,219 @@
+//! Sessions and their refresh tokens in `devices.sessions` and
+//! `devices.refresh_tokens` (see `vottery-sessions-core` for the rotation
+//! rules). The clear tokens never reach this service: `auth` makes them
+//! and sends their SHA-256. Every change is one statement, so it is atomic;
+//! a rotation that lost a race with a concurrent one is decided again.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
+use vottery_component_kit::{self as kit};
+use vottery_sessions_core::{Decision, DeviceId, Policy, SessionError, SessionState, TokenState, decide};
+use vottery_validate::decode_base64url;
+
+const RACES: usize = 3;
+
+fn storage(e: impl std::fmt::Debug) -> SessionError {
+    SessionError::Storage(format!("{e:?}"))
+}
+
+fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, SessionError> {
+    let value = row.get(i).ok_or_else(|| SessionError::Storage(format!("column {i} missing")))?;
+    T::decode(value).map_err(|e| SessionError::Storage(e.to_string()))
+}
+
+async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, SessionError> {
+    let mut result = db.query(sql, params).await.map_err(storage)?;
+    let mut out = Vec::new();
+    while let Some(row) = result.rows().next().await {
+        out.push(row);
+    }
+    result.result().await.map_err(storage)?;
+    Ok(out)
+}
+
+async fn open() -> Result<Connection, SessionError> {
+    let address = kit::variable("pg_url").await.ok_or_else(|| SessionError::Storage("pg_url is not set".into()))?;
+    Connection::open(address).await.map_err(storage)
+}
+
+async fn policy() -> Result<Policy, SessionError> {
+    Policy::parse(&kit::variable("session_policy").await.unwrap_or_default()).map_err(SessionError::Storage)
+}
+
+fn hash(field: &'static str, raw: &str) -> Result<Vec<u8>, SessionError> {
+    let bytes = decode_base64url(field, raw, 32)?;
+    if bytes.len() != 32 {
+        return Err(vottery_validate::ValidationError::InvalidField(format!("`{field}` is a SHA-256")).into());
+    }
+    Ok(bytes)
+}
+
+async fn audit(
+    db: &Connection,
+    action: &str,
+    subject: &str,
+    outcome: &str,
+    detail: &Value,
+) -> Result<(), SessionError> {
+    let params = vec![
+        ParameterValue::Str("auth".to_owned()),
+        ParameterValue::Str(action.to_owned()),
+        ParameterValue::Str(subject.to_owned()),
+        ParameterValue::Str(outcome.to_owned()),
+        ParameterValue::Jsonb(detail.to_string().into_bytes()),
+    ];
+    rows(db, "SELECT audit.append($1, $2, $3, $4, $5)", params).await.map(|_| ())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenBody {
+    user_id: String,
+    device_id: String,
+    amr: Vec<String>,
+    token_hash: String,
+}
+
+/// `POST /internal/sessions`: a new session with its first refresh token.
+pub async fn open_session(body: OpenBody) -> Result<kit::Response, SessionError> {
+    let device = DeviceId::parse(&body.device_id)?;
+    let token_hash = hash("token_hash", &body.token_hash)?;
+    let user_ok = body.user_id.len() == 36 && body.user_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    let amr_ok = !body.amr.is_empty() && body.amr.iter().all(|a| vottery_sessions_core::Amr::parse(a).is_some());
+    if !user_ok || !amr_ok {
+        return Err(vottery_validate::ValidationError::InvalidField("`user_id` or `amr`".into()).into());
+    }
+    let db = open().await?;
+    let now = kit::now();
+    let created = rows(
+        &db,
+        "WITH s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
+         VALUES ($1::text::uuid, $2, string_to_array($3, ','), to_timestamp($5::bigint), to_timestamp($5::bigint)) RETURNING id) \
+         INSERT INTO devices.refresh_tokens (hash, session_id, issued_at) SELECT $4, id, to_timestamp($5::bigint) FROM s \
+         RETURNING session_id::text",
+        vec![
+            ParameterValue::Str(body.user_id.clone()),
+            ParameterValue::Str(device.as_str().to_owned()),
+            ParameterValue::Str(body.amr.join(",")),
+            ParameterValue::Binary(token_hash),
+            ParameterValue::Int64(now),
+        ],
+    )
+    .await?;
+    let session_id: String = column(created.first().ok_or_else(|| SessionError::Storage("no session".into()))?, 0)?;
+    audit(&db, "session.opened", &session_id, "ok", &json!({ "device_id": device.as_str() })).await?;
+    Ok(kit::json(201, &json!({ "session_id": session_id })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    token_hash: String,
+    new_token_hash: String,
+    device_id: String,
+}
+
+struct Found {
+    session_id: String,
+    user_id: String,
+    amr: String,
+    session: SessionState,
+    token: TokenState,
+}
+
+async fn find(db: &Connection, token_hash: &[u8]) -> Result<Option<Found>, SessionError> {
+    let found = rows(
+        db,
+        "SELECT t.session_id::text, extract(epoch FROM t.issued_at)::bigint, extract(epoch FROM t.rotated_at)::bigint, \
+         s.user_id::text, s.device_id, extract(epoch FROM s.created_at)::bigint, \
+         extract(epoch FROM s.revoked_at)::bigint, array_to_string(s.amr, ','), \
+         EXISTS (SELECT 1 FROM devices.refresh_tokens c WHERE c.parent_hash = t.hash AND c.rotated_at IS NULL) \
+         FROM devices.refresh_tokens t JOIN devices.sessions s ON s.id = t.session_id WHERE t.hash = $1",
+        vec![ParameterValue::Binary(token_hash.to_vec())],
+    )
+    .await?;
+    let Some(row) = found.first() else { return Ok(None) };
+    Ok(Some(Found {
+        session_id: column(row, 0)?,
+        token: TokenState { issued_at: column(row, 1)?, rotated_at: column(row, 2)?, child_active: column(row, 8)? },
+        user_id: column(row, 3)?,
+        session: SessionState { device_id: column(row, 4)?, created_at: column(row, 5)?, revoked_at: column(row, 6)? },
+        amr: column(row, 7)?,
+    }))
+}
+
+/// `POST /internal/sessions/refresh`: rotates the token whose hash is
+/// `token_hash` into `new_token_hash`, or refuses (and revokes the session
+/// on reuse).
+pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
+    let (old, new) = (hash("token_hash", &body.token_hash)?, hash("new_token_hash", &body.new_token_hash)?);
+    let device = DeviceId::parse(&body.device_id)?;
+    let (db, policy) = (open().await?, policy().await?);
+    let now = kit::now();
+    for _ in 0..RACES {
+        let found = find(&db, &old).await?;
+        let decision = decide(
+            found
+                .as_ref()
+                .map_or(&SessionState { created_at: 0, revoked_at: None, device_id: String::new() }, |f| &f.session),
+            found.as_ref().map(|f| &f.token),
+            device.as_str(),
+            now,
+            &policy,
+        )?;
+        let Some(found) = found else { return Err(SessionError::RefreshUnknown) };
+        let params = |extra: Vec<ParameterValue>| {
+            let mut p = vec![ParameterValue::Binary(old.clone()), ParameterValue::Binary(new.clone())];
+            p.extend(extra);
+            p
+        };
+        let applied = match decision {
+            Decision::Rotate => rows(
+                &db,
+                "WITH r AS (UPDATE devices.refresh_tokens SET rotated_at = to_timestamp($3::bigint) \
+                 WHERE hash = $1 AND rotated_at IS NULL RETURNING session_id), \
+                 u AS (UPDATE devices.sessions SET last_used_at = to_timestamp($3::bigint) WHERE id IN (SELECT session_id FROM r)) \
+                 INSERT INTO devices.refresh_tokens (hash, session_id, parent_hash, issued_at) \
+                 SELECT $2, session_id, $1, to_timestamp($3::bigint) FROM r RETURNING 1",
+                params(vec![ParameterValue::Int64(now)]),
+            )
+            .await?
+            .len(),
+            Decision::Sibling => rows(
+                &db,
+                "INSERT INTO devices.refresh_tokens (hash, session_id, parent_hash, issued_at) \
+                 SELECT $2, session_id, $1, to_timestamp($3::bigint) FROM devices.refresh_tokens WHERE hash = $1 RETURNING 1",
+                params(vec![ParameterValue::Int64(now)]),
+            )
+            .await?
+            .len(),
+            Decision::RevokeFamily => {
+                rows(
+                    &db,
+                    "UPDATE devices.sessions SET revoked_at = to_timestamp($2::bigint), revoke_reason = 'refresh_reuse' \
+                     WHERE id = $1::text::uuid AND revoked_at IS NULL",
+                    vec![ParameterValue::Str(found.session_id.clone()), ParameterValue::Int64(now)],
+                )
+                .await?;
+                audit(&db, "session.revoked", &found.session_id, "refresh_reuse", &json!({ "device_id": device.as_str() }))
+                    .await?;
+                return Err(SessionError::RefreshReused);
+            }
+        };
+        if applied == 0 {
+            continue;
+        }
+        let kind = if decision == Decision::Rotate { "rotated" } else { "sibling" };
+        audit(&db, "session.refreshed", &found.session_id, kind, &json!({ "device_id": device.as_str() })).await?;
+        return Ok(kit::json(
+            200,
+            &json!({
+                "session_id": found.session_id, "user_id": found.user_id, "device_id": found.session.device_id,
+                "amr": found.amr.split(',').collect::<Vec<_>>(), "access_ttl": policy.access_ttl,
+                "refresh_ttl": policy.refresh_idle,
+            }),
+        ));
+    }
+    Err(SessionError::Storage("the token kept changing under concurrent refreshes".into()))
+}

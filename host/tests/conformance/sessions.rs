@@ -1,0 +1,197 @@
+//! Sessions through the host with the project's `spin.toml`: a probe
+//! component stands in for step 3 and opens sessions by chaining to
+//! `devices`; the member's client refreshes through `auth`.
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::Digest as _;
+
+use crate::support::*;
+
+const MK: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+const USER: &str = "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11";
+const DEVICE: &str = "web-3f2a9c1e-0b7d";
+
+fn manifest() -> PathBuf {
+    let root = workspace();
+    let text = std::fs::read_to_string(root.join("spin.toml"))
+        .unwrap()
+        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
+    let probe = format!(
+        "{text}\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
+         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [\"http://devices.spin.internal\"]\n",
+        wasm("fixture_probe").display()
+    );
+    let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
+    write_app(&probe, Some(&rc)).0
+}
+
+struct App {
+    host: Host,
+    db: Database,
+}
+
+fn start(policy: &str) -> App {
+    let db = Database::migrated();
+    let manifest = manifest();
+    let rc = manifest.with_file_name("runtime-config.toml");
+    let host = Host::start(
+        &manifest,
+        Some(&rc),
+        Mode::Reuse,
+        &[
+            ("SPIN_VARIABLE_MASTER_KEY", MK),
+            ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
+            ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
+            ("SPIN_VARIABLE_PG_DATABASE", &db.name),
+            ("SPIN_VARIABLE_SESSION_POLICY", policy),
+        ],
+    );
+    App { host, db }
+}
+
+fn new_token() -> String {
+    let bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(31).wrapping_add(rand_byte()));
+    format!("vrt_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn rand_byte() -> u8 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    h.finish() as u8
+}
+
+fn hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+impl App {
+    /// Opens a session as step 3 will: returns its id and first token.
+    fn open(&self) -> (String, String) {
+        let token = new_token();
+        let body = json!({ "user_id": USER, "device_id": DEVICE, "amr": ["email-otp", "sms-otp", "passkey-uv"], "token_hash": hash(&token) });
+        let reply = self.host.send_with(
+            "POST",
+            "/probe/forward?url=http://devices.spin.internal/internal/sessions",
+            Some(&body.to_string()),
+            &[("vottery-caller", "auth")],
+        );
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        (reply.json()["session_id"].as_str().unwrap().to_owned(), token)
+    }
+
+    fn refresh(&self, token: &str) -> Reply {
+        let body = json!({ "device_id": DEVICE, "refresh_token": token });
+        self.host.send("POST", "/api/auth/refresh-token", Some(&body.to_string()))
+    }
+}
+
+fn claims(token: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+#[test]
+fn refresh_rotates_and_issues_an_access_token_for_the_session() {
+    let app = start("");
+    let (session, first) = app.open();
+    let reply = app.refresh(&first);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = reply.json();
+    let second = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_eq!((body["token_type"].as_str(), body["expires_in"].as_i64()), (Some("Bearer"), Some(600)));
+    let access = body["access_token"].as_str().unwrap();
+    let c = claims(access);
+    assert_eq!(
+        (c["sub"].as_str(), c["sid"].as_str(), c["did"].as_str()),
+        (Some(USER), Some(session.as_str()), Some(DEVICE))
+    );
+    assert_eq!(c["amr"], json!(["email-otp", "sms-otp", "passkey-uv"]));
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 600);
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["typ"], "at+jwt");
+    let verified = app.host.send("POST", "/api/security/verify", Some(&json!({ "token": access }).to_string()));
+    assert_eq!(verified.status, 200, "{}", verified.body);
+
+    // The new token rotates in turn; only hashes are stored.
+    assert_eq!(app.refresh(&second).status, 200);
+    let stored = app.db.query("SELECT encode(hash, 'base64') FROM devices.refresh_tokens");
+    assert_eq!(stored.len(), 3);
+    assert!(!format!("{stored:?}").contains(&first[4..]));
+}
+
+#[test]
+fn concurrent_refreshes_within_the_grace_window_both_succeed() {
+    let app = start("");
+    let (_, first) = app.open();
+    // Two tabs at the same moment, then one a little later (still in grace).
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| app.refresh(&first));
+        let b = s.spawn(|| app.refresh(&first));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    let c = app.refresh(&first);
+    assert_eq!(c.status, 200, "{}", c.body);
+    let children = app.db.query("SELECT count(*) FROM devices.refresh_tokens WHERE parent_hash IS NOT NULL");
+    assert_eq!(children[0][0].as_deref(), Some("3"));
+    // Both tabs keep working.
+    assert_eq!(app.refresh(a.json()["refresh_token"].as_str().unwrap()).status, 200);
+    assert_eq!(app.refresh(b.json()["refresh_token"].as_str().unwrap()).status, 200);
+}
+
+#[test]
+fn reuse_after_the_grace_window_revokes_the_whole_family() {
+    let app = start("grace=1");
+    let (session, first) = app.open();
+    let second = app.refresh(&first).json()["refresh_token"].as_str().unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    app.refresh(&first).assert_problem(401, "refresh_token_reused");
+    // The thief's replay ended the session: the member's current token too.
+    app.refresh(&second).assert_problem(401, "session_revoked");
+    let row = app.db.query(&format!("SELECT revoke_reason FROM devices.sessions WHERE id = '{session}'"));
+    assert_eq!(row[0][0].as_deref(), Some("refresh_reuse"));
+    let audit = app.db.query("SELECT action, outcome FROM audit.events WHERE service = 'devices' ORDER BY id");
+    assert!(format!("{audit:?}").contains("refresh_reuse"), "{audit:?}");
+}
+
+#[test]
+fn bad_refreshes_get_clear_problems() {
+    let app = start("");
+    let (_, first) = app.open();
+    app.refresh(&new_token()).assert_problem(401, "refresh_token_unknown");
+    app.refresh("vrt_forged").assert_problem(400, "invalid_field");
+    let other_device = json!({ "device_id": "ios-other-device", "refresh_token": first });
+    app.host
+        .send("POST", "/api/auth/refresh-token", Some(&other_device.to_string()))
+        .assert_problem(401, "device_mismatch");
+    let none = json!({ "device_id": DEVICE });
+    app.host.send("POST", "/api/auth/refresh-token", Some(&none.to_string())).assert_problem(400, "missing_field");
+    let extra = json!({ "device_id": DEVICE, "refresh_token": first, "admin": true });
+    app.host.send("POST", "/api/auth/refresh-token", Some(&extra.to_string())).assert_problem(400, "unknown_field");
+    // The refused attempts changed nothing: the token still rotates.
+    assert_eq!(app.refresh(&first).status, 200);
+}
+
+#[test]
+fn browsers_refresh_with_an_http_only_strict_cookie() {
+    let app = start("");
+    let (_, first) = app.open();
+    let cookie = format!("__Host-vottery-refresh={first}");
+    let body = json!({ "device_id": DEVICE }).to_string();
+    let reply = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &[("cookie", &cookie)]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.json().get("refresh_token").is_none(), "a browser never sees the token");
+    let set = reply.header("set-cookie").unwrap().to_owned();
+    for attribute in ["__Host-vottery-refresh=vrt_", "HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let next = set.split(';').next().unwrap().to_owned();
+    let again = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &[("cookie", &next)]);
+    assert_eq!(again.status, 200, "{}", again.body);
+}
