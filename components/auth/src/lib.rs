@@ -20,6 +20,7 @@ enum Endpoint {
     ResendOtp,
     CaptureBiometric,
     RefreshToken,
+    Logout,
     Status,
 }
 
@@ -30,6 +31,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Post, "/api/auth/resend-otp", Endpoint::ResendOtp),
     Route::new(Post, "/api/auth/capture-biometric", Endpoint::CaptureBiometric),
     Route::new(Post, "/api/auth/refresh-token", Endpoint::RefreshToken),
+    Route::new(Post, "/api/auth/logout", Endpoint::Logout),
     Route::new(Get, "/api/auth/status", Endpoint::Status),
 ];
 
@@ -48,6 +50,9 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::CaptureBiometric => return kit::problem(&Problem::not_implemented("WebAuthn biometric enrolment")),
         Endpoint::RefreshToken => {
             return session::refresh(request).await.unwrap_or_else(|fault| kit::problem(&fault.problem()));
+        }
+        Endpoint::Logout => {
+            return session::logout(request).await.unwrap_or_else(|fault| kit::problem(&fault.problem()));
         }
     };
     result.unwrap_or_else(|error| {

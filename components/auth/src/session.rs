@@ -10,7 +10,8 @@ use vottery_auth_core::AuthError;
 use vottery_component_kit::crypto::{digest, random};
 use vottery_component_kit::{self as kit, ChainError};
 use vottery_sessions_core::{
-    AccessClaims, Amr, DeviceId, Policy, RefreshToken, SessionError, refresh_cookie, refresh_from_cookies,
+    AccessClaims, Amr, DeviceId, Policy, RefreshToken, SessionError, clear_refresh_cookie, refresh_cookie,
+    refresh_from_cookies,
 };
 use vottery_validate::{ValidationError, encode_base64url};
 
@@ -74,14 +75,40 @@ fn chained(service: &str, e: ChainError) -> Fault {
     }
 }
 
-pub async fn refresh(request: Request) -> Result<kit::Response, Fault> {
+/// The device and the refresh token of a request (from the body, else the
+/// cookie), and whether it came in the cookie.
+async fn presented(request: Request) -> Result<(DeviceId, RefreshToken, bool), Fault> {
     let cookies = request.headers().get("cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let body: RefreshBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let device = DeviceId::parse(&body.device_id)?;
-    let (token, in_cookie) = match &body.refresh_token {
-        Some(raw) => (RefreshToken::parse(raw)?, false),
-        None => (refresh_from_cookies(&cookies).ok_or(ValidationError::MissingField("refresh_token".into()))?, true),
-    };
+    Ok(match &body.refresh_token {
+        Some(raw) => (device, RefreshToken::parse(raw)?, false),
+        None => {
+            let token = refresh_from_cookies(&cookies).ok_or(ValidationError::MissingField("refresh_token".into()))?;
+            (device, token, true)
+        }
+    })
+}
+
+/// `POST /api/auth/logout`: ends the session of the presented refresh
+/// token; its access tokens stop working at the next request.
+pub async fn logout(request: Request) -> Result<kit::Response, Fault> {
+    let (device, token, _) = presented(request).await?;
+    let revoke = json!({
+        "token_hash": encode_base64url(&digest::sha256(token.as_str().as_bytes())),
+        "device_id": device.as_str(),
+    });
+    let answer =
+        kit::chain("devices", "/internal/sessions/revoke", "auth", &revoke).await.map_err(|e| chained("devices", e))?;
+    let mut response = kit::json(200, &json!({ "session_id": answer["session_id"], "revoked": true }));
+    if let Ok(cookie) = http::HeaderValue::from_str(&clear_refresh_cookie()) {
+        response.headers_mut().insert(http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+pub async fn refresh(request: Request) -> Result<kit::Response, Fault> {
+    let (device, token, in_cookie) = presented(request).await?;
     let next = RefreshToken::from_random(random::bytes(32).map_err(crypto)?.try_into().map_err(crypto)?);
     let rotate = json!({
         "token_hash": encode_base64url(&digest::sha256(token.as_str().as_bytes())),

@@ -21,6 +21,7 @@ enum Endpoint {
     RevokeSession,
     OpenSession,
     RefreshSession,
+    RevokeSessionByToken,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -33,6 +34,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Delete, "/api/sessions/:id", Endpoint::RevokeSession),
     Route::new(Post, "/internal/sessions", Endpoint::OpenSession),
     Route::new(Post, "/internal/sessions/refresh", Endpoint::RefreshSession),
+    Route::new(Post, "/internal/sessions/revoke", Endpoint::RevokeSessionByToken),
 ];
 
 #[http_service]
@@ -55,6 +57,10 @@ async fn handle(request: Request) -> kit::Response {
         },
         Endpoint::RefreshSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
             Ok(body) => sessions::refresh(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+            Err(e) => kit::problem(&e.problem()),
+        },
+        Endpoint::RevokeSessionByToken => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => sessions::revoke(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
             Err(e) => kit::problem(&e.problem()),
         },
     }

@@ -13,6 +13,23 @@ use vottery_validate::decode_base64url;
 
 const RACES: usize = 3;
 
+/// Marks `session` revoked in the revocation cache (`<namespace>:revoked:<id>`)
+/// for as long as an access token of it can live, so the gateway refuses
+/// its tokens from the next request on, not at their expiry.
+async fn cache_revocation(session: &str, reason: &str, access_ttl: i64) -> Result<(), SessionError> {
+    let url = kit::variable("redis_url").await.ok_or_else(|| SessionError::Storage("redis_url is not set".into()))?;
+    let namespace = kit::variable("redis_namespace").await.unwrap_or_else(|| "vottery".into());
+    let redis = spin_sdk::redis::Connection::open(url).await.map_err(storage)?;
+    let args = vec![
+        spin_sdk::redis::RedisParameter::Binary(format!("{namespace}:revoked:{session}").into_bytes()),
+        spin_sdk::redis::RedisParameter::Binary(reason.as_bytes().to_vec()),
+        spin_sdk::redis::RedisParameter::Binary(b"EX".to_vec()),
+        spin_sdk::redis::RedisParameter::Int64(access_ttl.max(1)),
+    ];
+    redis.execute("SET", args).await.map_err(storage)?;
+    Ok(())
+}
+
 fn storage(e: impl std::fmt::Debug) -> SessionError {
     SessionError::Storage(format!("{e:?}"))
 }
@@ -198,6 +215,8 @@ pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
                 .await?;
                 audit(&db, "session.revoked", &found.session_id, "refresh_reuse", &json!({ "device_id": device.as_str() }))
                     .await?;
+                // The refusal stands even if the cache cannot be written.
+                let _ = cache_revocation(&found.session_id, "refresh_reuse", policy.access_ttl).await;
                 return Err(SessionError::RefreshReused);
             }
         };
@@ -216,4 +235,37 @@ pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
         ));
     }
     Err(SessionError::Storage("the token kept changing under concurrent refreshes".into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeBody {
+    token_hash: String,
+    device_id: String,
+}
+
+/// `POST /internal/sessions/revoke` (logout): revokes the session of the
+/// presented refresh token. Idempotent: a session already revoked answers
+/// the same.
+pub async fn revoke(body: RevokeBody) -> Result<kit::Response, SessionError> {
+    let token = hash("token_hash", &body.token_hash)?;
+    let device = DeviceId::parse(&body.device_id)?;
+    let (db, policy) = (open().await?, policy().await?);
+    let found = find(&db, &token).await?.ok_or(SessionError::RefreshUnknown)?;
+    if found.session.device_id != device.as_str() {
+        return Err(SessionError::DeviceMismatch);
+    }
+    let now = kit::now();
+    let changed = rows(
+        &db,
+        "UPDATE devices.sessions SET revoked_at = to_timestamp($2::bigint), revoke_reason = 'logout' \
+         WHERE id = $1::text::uuid AND revoked_at IS NULL RETURNING 1",
+        vec![ParameterValue::Str(found.session_id.clone()), ParameterValue::Int64(now)],
+    )
+    .await?;
+    if !changed.is_empty() {
+        audit(&db, "session.revoked", &found.session_id, "logout", &json!({ "device_id": device.as_str() })).await?;
+    }
+    cache_revocation(&found.session_id, "logout", policy.access_ttl).await?;
+    Ok(kit::json(200, &json!({ "session_id": found.session_id, "revoked": true })))
 }

@@ -32,10 +32,12 @@ fn manifest() -> PathBuf {
 struct App {
     host: Host,
     db: Database,
+    namespace: String,
 }
 
 fn start(policy: &str) -> App {
     let db = Database::migrated();
+    let namespace = format!("test-sessions-{}", db.name);
     let manifest = manifest();
     let rc = manifest.with_file_name("runtime-config.toml");
     let host = Host::start(
@@ -48,9 +50,10 @@ fn start(policy: &str) -> App {
             ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
             ("SPIN_VARIABLE_PG_DATABASE", &db.name),
             ("SPIN_VARIABLE_SESSION_POLICY", policy),
+            ("SPIN_VARIABLE_REDIS_NAMESPACE", &namespace),
         ],
     );
-    App { host, db }
+    App { host, db, namespace }
 }
 
 fn new_token() -> String {
@@ -82,6 +85,15 @@ impl App {
         );
         assert_eq!(reply.status, 201, "{}", reply.body);
         (reply.json()["session_id"].as_str().unwrap().to_owned(), token)
+    }
+
+    /// The revocation cache's entry for `session` and its time to live.
+    fn revoked(&self, session: &str) -> (Option<String>, i64) {
+        let mut redis = redis::Client::open("redis://127.0.0.1:6379").unwrap().get_connection().unwrap();
+        let key = format!("{}:revoked:{session}", self.namespace);
+        let value: Option<String> = redis::cmd("GET").arg(&key).query(&mut redis).unwrap();
+        let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
+        (value, ttl)
     }
 
     fn refresh(&self, token: &str) -> Reply {
@@ -156,6 +168,9 @@ fn reuse_after_the_grace_window_revokes_the_whole_family() {
     app.refresh(&second).assert_problem(401, "session_revoked");
     let row = app.db.query(&format!("SELECT revoke_reason FROM devices.sessions WHERE id = '{session}'"));
     assert_eq!(row[0][0].as_deref(), Some("refresh_reuse"));
+    let (reason, ttl) = app.revoked(&session);
+    assert_eq!(reason.as_deref(), Some("refresh_reuse"));
+    assert!((1..=600).contains(&ttl), "{ttl}");
     let audit = app.db.query("SELECT action, outcome FROM audit.events WHERE service = 'devices' ORDER BY id");
     assert!(format!("{audit:?}").contains("refresh_reuse"), "{audit:?}");
 }
@@ -194,4 +209,27 @@ fn browsers_refresh_with_an_http_only_strict_cookie() {
     let next = set.split(';').next().unwrap().to_owned();
     let again = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &[("cookie", &next)]);
     assert_eq!(again.status, 200, "{}", again.body);
+}
+
+#[test]
+fn logout_ends_the_session_at_once_and_is_idempotent() {
+    let app = start("");
+    let (session, first) = app.open();
+    let current = app.refresh(&first).json()["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.revoked(&session).0, None);
+    let logout = |device: &str| {
+        let body = json!({ "device_id": device, "refresh_token": current });
+        app.host.send("POST", "/api/auth/logout", Some(&body.to_string()))
+    };
+    logout("ios-other-device").assert_problem(401, "device_mismatch");
+    let out = logout(DEVICE);
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let (reason, ttl) = app.revoked(&session);
+    assert_eq!(reason.as_deref(), Some("logout"));
+    assert!((1..=600).contains(&ttl), "{ttl}");
+    app.refresh(&current).assert_problem(401, "session_revoked");
+    assert_eq!(logout(DEVICE).status, 200, "a second logout answers the same");
+    let revocations = app.db.query("SELECT count(*) FROM audit.events WHERE action = 'session.revoked'");
+    assert_eq!(revocations[0][0].as_deref(), Some("1"));
 }
