@@ -83,7 +83,7 @@ dev_secrets() {
     touch .vottery/dev.env
     chmod 600 .vottery/dev.env
     local name
-    for name in MASTER_KEY CONTACT_PEPPER OTP_KEY; do
+    for name in MASTER_KEY CONTACT_PEPPER OTP_KEY FINGERPRINT_KEY; do
         if ! grep -q "^SPIN_VARIABLE_$name=" .vottery/dev.env; then
             echo "SPIN_VARIABLE_$name=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >> .vottery/dev.env
         fi

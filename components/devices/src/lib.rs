@@ -8,6 +8,7 @@ use spin_sdk::http::Request;
 use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
 
+mod registry;
 mod sessions;
 
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +23,7 @@ enum Endpoint {
     OpenSession,
     RefreshSession,
     RevokeSessionByToken,
+    RegisterDevice,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -35,6 +37,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Post, "/internal/sessions", Endpoint::OpenSession),
     Route::new(Post, "/internal/sessions/refresh", Endpoint::RefreshSession),
     Route::new(Post, "/internal/sessions/revoke", Endpoint::RevokeSessionByToken),
+    Route::new(Post, "/internal/devices", Endpoint::RegisterDevice),
 ];
 
 #[http_service]
@@ -57,6 +60,10 @@ async fn handle(request: Request) -> kit::Response {
         },
         Endpoint::RefreshSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
             Ok(body) => sessions::refresh(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+            Err(e) => kit::problem(&e.problem()),
+        },
+        Endpoint::RegisterDevice => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => registry::register(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
             Err(e) => kit::problem(&e.problem()),
         },
         Endpoint::RevokeSessionByToken => match kit::json_body(request, kit::MAX_JSON_BODY).await {

@@ -14,7 +14,7 @@ pub enum DeviceKind {
 }
 
 /// What the frontend reports of the device (all optional).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
     /// `desktop`, `laptop`, `tablet` or `phone`, where the client knows it

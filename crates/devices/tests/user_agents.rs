@@ -426,3 +426,19 @@ fn reports_are_strict_json() {
     assert_eq!(report.form_factor.as_deref(), Some("laptop"));
     assert!(serde_json::from_str::<Report>(r#"{"gpu": "x"}"#).is_err());
 }
+
+#[test]
+fn the_fingerprint_keeps_to_stable_attributes() {
+    use vottery_devices_core::fingerprint_material;
+    let none = ClientHints::default();
+    let ua = |safari: &str| {
+        format!(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{safari} Mobile/15E148 Safari/604.1"
+        )
+    };
+    let material = |ua: &str| fingerprint_material(&classify(ua, &none, &Report::default()), None);
+    assert_eq!(material(&ua("17.1.2")), material(&ua("17.2")), "a browser update keeps the fingerprint");
+    assert_ne!(material(&ua("17.1.2")), material(MAC_SAFARI), "another device does not share it");
+    let android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
+    assert_ne!(material(android), material(&android.replace("Pixel 8", "Pixel 7")));
+}

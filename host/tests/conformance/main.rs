@@ -5,6 +5,7 @@ mod app;
 mod auth;
 mod composition;
 mod crypto;
+mod devices;
 mod outbound;
 mod routing;
 mod security;

@@ -45,6 +45,10 @@ pub struct Credentials {
     pub mailgun_domain: String,
     #[arg(long, env = "OUTBOX_RESEND_KEY", default_value = "re_outbox_key")]
     pub resend_key: String,
+    /// A MaxMind City database for the geolocation stand-in (`GET /<ip>/json`,
+    /// ipinfo's shape); without one every address is unknown.
+    #[arg(long, env = "OUTBOX_GEOIP")]
+    pub geoip: Option<std::path::PathBuf>,
 }
 
 impl Default for Credentials {
@@ -58,6 +62,7 @@ impl Default for Credentials {
             mailgun_key: "outbox-mailgun-key".into(),
             mailgun_domain: "mg.vottery.test".into(),
             resend_key: "re_outbox_key".into(),
+            geoip: None,
         }
     }
 }
@@ -100,6 +105,7 @@ pub struct Outbox {
     faults: Mutex<Vec<Fault>>,
     /// Twilio Verify: the pending code of each number and its wrong checks.
     verifications: Mutex<std::collections::HashMap<String, (String, u32)>>,
+    geoip: Option<maxminddb::Reader<Vec<u8>>>,
 }
 
 /// The most messages kept (oldest dropped first).
@@ -108,7 +114,9 @@ const MAX_BODY: usize = 256 * 1024;
 
 impl Outbox {
     pub fn new(credentials: Credentials) -> Arc<Self> {
+        let geoip = credentials.geoip.as_ref().and_then(|path| maxminddb::Reader::open_readfile(path).ok());
         Arc::new(Self {
+            geoip,
             credentials,
             messages: Mutex::new(VecDeque::new()),
             faults: Mutex::new(Vec::new()),
@@ -279,8 +287,41 @@ fn control(outbox: &Outbox, parts: &http::request::Parts, body: &[u8]) -> Reply 
         }
         (&Method::GET, "/") => reply(200, "text/html; charset=utf-8", page(&outbox.messages())),
         (&Method::GET, "/health") => reply(200, "text/plain", "ok"),
+        (&Method::GET, path) if path.ends_with("/json") => geolocate(outbox, &path[1..path.len() - 5]),
         _ => json_reply(404, &json!({ "message": "The requested resource was not found" })),
     }
+}
+
+/// The geolocation stand-in: ipinfo's `GET /<ip>/json` answer from the
+/// MaxMind database.
+fn geolocate(outbox: &Outbox, raw: &str) -> Reply {
+    let Ok(ip) = raw.parse::<std::net::IpAddr>() else {
+        return json_reply(
+            400,
+            &json!({ "status": 400, "error": { "title": "Wrong ip", "message": "Please provide a valid IP address" } }),
+        );
+    };
+    let found: Option<Value> = outbox
+        .geoip
+        .as_ref()
+        .and_then(|reader| reader.lookup(ip).ok())
+        .and_then(|result| result.decode::<Value>().ok().flatten());
+    let Some(record) = found else {
+        return json_reply(200, &json!({ "ip": raw, "bogon": true }));
+    };
+    let name = |v: &Value| v["names"]["en"].as_str().map(str::to_owned);
+    let location = &record["location"];
+    let loc = match (location["latitude"].as_f64(), location["longitude"].as_f64()) {
+        (Some(lat), Some(lon)) => Some(format!("{lat:.4},{lon:.4}")),
+        _ => None,
+    };
+    json_reply(
+        200,
+        &json!({
+            "ip": raw, "city": name(&record["city"]), "region": name(&record["subdivisions"][0]),
+            "country": record["country"]["iso_code"], "loc": loc, "timezone": location["time_zone"],
+        }),
+    )
 }
 
 fn escape(s: &str) -> String {

@@ -123,3 +123,16 @@ fn faults_delay_or_replace_answers_then_wear_off() {
     assert_eq!(post(&format!("{base}/emails"), &[("authorization", &key), JSON], &ok).0, 503);
     assert_eq!(post(&format!("{base}/emails"), &[("authorization", &key), JSON], &ok).0, 200);
 }
+
+#[test]
+fn geolocation_answers_from_the_maxmind_test_database() {
+    let database =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/geoip/GeoIP2-City-Test.mmdb");
+    let (base, _) = vottery_outbox::spawn(Credentials { geoip: Some(database), ..Credentials::default() });
+    let get =
+        |path: &str| -> Value { agent().get(&format!("{base}{path}")).call().unwrap().body_mut().read_json().unwrap() };
+    let london = get("/81.2.69.160/json");
+    assert_eq!((london["country"].as_str(), london["city"].as_str()), (Some("GB"), Some("London")), "{london}");
+    assert_eq!(london["region"], "England");
+    assert_eq!(get("/127.0.0.1/json")["bogon"], true);
+}

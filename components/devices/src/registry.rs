@@ -1,0 +1,177 @@
+//! `POST /internal/devices` (from `auth`, during step 3): registers or
+//! refreshes a member's device: classified from its user-agent, client
+//! hints and report, located by the geolocation API, fingerprinted with a
+//! keyed hash of its stable attributes.
+
+use futures::future::{Either, select};
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
+use spin_sdk::wasip3::clocks::monotonic_clock;
+use vottery_component_kit::crypto::digest;
+use vottery_component_kit::{self as kit};
+use vottery_devices_core::{ClientHints, DeviceError, Report, classify, fingerprint_material};
+use vottery_sessions_core::DeviceId;
+use vottery_validate::ValidationError;
+
+/// How long the geolocation API may take before the device is registered
+/// without a location.
+const GEO_TIMEOUT_NS: u64 = 2_000_000_000;
+
+fn storage(e: impl std::fmt::Debug) -> DeviceError {
+    DeviceError::Storage(format!("{e:?}"))
+}
+
+fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, DeviceError> {
+    let value = row.get(i).ok_or_else(|| DeviceError::Storage(format!("column {i} missing")))?;
+    T::decode(value).map_err(|e| DeviceError::Storage(e.to_string()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Hints {
+    #[serde(default)]
+    platform: Option<String>,
+    #[serde(default)]
+    platform_version: Option<String>,
+    #[serde(default)]
+    mobile: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    user_id: String,
+    device_id: String,
+    ip: String,
+    user_agent: String,
+    #[serde(default)]
+    client_hints: Hints,
+    #[serde(default)]
+    report: Report,
+}
+
+/// Country, region and city of a public address, or nothing (private
+/// address, API down or slow, unknown address).
+async fn locate(ip: std::net::IpAddr) -> Option<Value> {
+    let private = match ip {
+        std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    };
+    if private {
+        return None;
+    }
+    let base = kit::variable("geo_api_base").await?;
+    let lookup = async move {
+        let response = spin_sdk::http::get(format!("{}/{ip}/json", base.trim_end_matches('/'))).await.ok()?;
+        if response.status() != 200 {
+            return None;
+        }
+        let body = response.into_body().collect().await.ok()?.to_bytes();
+        serde_json::from_slice::<Value>(&body).ok().filter(|v| v["bogon"] != true)
+    };
+    match select(Box::pin(lookup), Box::pin(monotonic_clock::wait_for(GEO_TIMEOUT_NS))).await {
+        Either::Left((found, _)) => found,
+        Either::Right(_) => None,
+    }
+}
+
+pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> {
+    let device_id = DeviceId::parse(&body.device_id)?;
+    let user_ok = body.user_id.len() == 36 && body.user_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    if !user_ok {
+        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
+    }
+    let ip: std::net::IpAddr =
+        body.ip.parse().map_err(|_| ValidationError::InvalidField("`ip` is not an address".into()))?;
+    if body.user_agent.len() > 1024 {
+        return Err(ValidationError::InvalidField("`user_agent` is too long".into()).into());
+    }
+    let key = kit::variable("fingerprint_key").await.unwrap_or_default();
+    if key.len() < 32 {
+        return Err(DeviceError::Misconfigured("fingerprint_key must be at least 32 bytes".into()));
+    }
+    let h = &body.client_hints;
+    let hints = ClientHints {
+        platform: h.platform.as_deref(),
+        platform_version: h.platform_version.as_deref(),
+        mobile: h.mobile.as_deref(),
+        model: h.model.as_deref(),
+    };
+    let device = classify(&body.user_agent, &hints, &body.report);
+    let fingerprint = digest::hmac_sha256(key.as_bytes(), fingerprint_material(&device, hints.platform).as_bytes());
+    let place = locate(ip).await.unwrap_or(Value::Null);
+    let text = |v: &Value| v.as_str().map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
+    let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
+    let kind = serde_json::to_value(device.kind).unwrap_or(Value::Null);
+    let address = kit::variable("pg_url").await.ok_or_else(|| DeviceError::Storage("pg_url is not set".into()))?;
+    let db = Connection::open(address).await.map_err(storage)?;
+    let now = kit::now();
+    let mut result = db
+        .query(
+            "INSERT INTO devices.devices (device_id, user_id, kind, os, os_version, browser, browser_version, model, \
+             fingerprint, last_ip, country, region, city, first_seen_at, last_seen_at) \
+             VALUES ($1, $2::text::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, to_timestamp($14::bigint), \
+             to_timestamp($14::bigint)) \
+             ON CONFLICT (device_id) DO UPDATE SET kind = EXCLUDED.kind, os = EXCLUDED.os, \
+             os_version = EXCLUDED.os_version, browser = EXCLUDED.browser, \
+             browser_version = EXCLUDED.browser_version, model = EXCLUDED.model, \
+             fingerprint = EXCLUDED.fingerprint, last_ip = EXCLUDED.last_ip, country = EXCLUDED.country, \
+             region = EXCLUDED.region, city = EXCLUDED.city, last_seen_at = EXCLUDED.last_seen_at \
+             WHERE devices.devices.user_id = EXCLUDED.user_id \
+             RETURNING (xmax = 0), extract(epoch FROM first_seen_at)::bigint, trusted, name",
+            vec![
+                ParameterValue::Str(device_id.as_str().to_owned()),
+                ParameterValue::Str(body.user_id.clone()),
+                text(&kind),
+                opt(device.os.as_ref().map(|o| o.name)),
+                opt(device.os.as_ref().and_then(|o| o.version.as_deref())),
+                opt(device.browser.as_ref().map(|b| b.name)),
+                opt(device.browser.as_ref().and_then(|b| b.version.as_deref())),
+                opt(device.model.as_deref()),
+                ParameterValue::Binary(fingerprint.clone()),
+                ParameterValue::Str(ip.to_string()),
+                text(&place["country"]),
+                text(&place["region"]),
+                text(&place["city"]),
+                ParameterValue::Int64(now),
+            ],
+        )
+        .await
+        .map_err(storage)?;
+    let mut rows = Vec::new();
+    while let Some(row) = result.rows().next().await {
+        rows.push(row);
+    }
+    result.result().await.map_err(storage)?;
+    let row = rows.first().ok_or(DeviceError::OtherMember)?;
+    let (created, first_seen): (bool, i64) = (column(row, 0)?, column(row, 1)?);
+    let (trusted, name): (bool, Option<String>) = (column(row, 2)?, column(row, 3)?);
+    if created {
+        let detail = json!({ "kind": kind, "country": place["country"] });
+        let audit = db
+            .query(
+                "SELECT audit.append($1, $2, $3, $4, $5)",
+                vec![
+                    ParameterValue::Str(body.user_id.clone()),
+                    ParameterValue::Str("device.registered".into()),
+                    ParameterValue::Str(device_id.as_str().to_owned()),
+                    ParameterValue::Str("ok".into()),
+                    ParameterValue::Jsonb(detail.to_string().into_bytes()),
+                ],
+            )
+            .await
+            .map_err(storage)?;
+        audit.result().await.map_err(storage)?;
+    }
+    let answer = json!({
+        "device_id": device_id.as_str(), "kind": kind, "os": device.os, "browser": device.browser,
+        "model": device.model, "country": place["country"], "region": place["region"], "city": place["city"],
+        "fingerprint": vottery_validate::encode_base64url(&fingerprint), "first_seen_at": first_seen,
+        "last_seen_at": now, "trusted": trusted, "name": name,
+    });
+    Ok(kit::json(if created { 201 } else { 200 }, &answer))
+}

@@ -1,0 +1,135 @@
+//! Device registration through the host with the project's `spin.toml`: a
+//! probe stands in for `auth` in step 3 and chains to `devices`; the outbox
+//! answers geolocation from the MaxMind test database.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use vottery_outbox::Credentials;
+
+use crate::support::*;
+
+const USER: &str = "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11";
+const OTHER: &str = "0b7e3d2a-1c4f-4e5a-9b8c-7d6e5f4a3b2c";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1";
+const LONDON: &str = "81.2.69.160";
+
+fn manifest() -> PathBuf {
+    let root = workspace();
+    let text = std::fs::read_to_string(root.join("spin.toml"))
+        .unwrap()
+        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
+    let probe = format!(
+        "{text}\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
+         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [\"http://devices.spin.internal\"]\n",
+        wasm("fixture_probe").display()
+    );
+    let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
+    write_app(&probe, Some(&rc)).0
+}
+
+struct App {
+    host: Host,
+    db: Database,
+}
+
+fn start(geo: &str, fingerprint_key: &str) -> App {
+    let db = Database::migrated();
+    let manifest = manifest();
+    let rc = manifest.with_file_name("runtime-config.toml");
+    let host = Host::start(
+        &manifest,
+        Some(&rc),
+        Mode::Reuse,
+        &[
+            ("SPIN_VARIABLE_MASTER_KEY", "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100"),
+            ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
+            ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
+            ("SPIN_VARIABLE_PG_DATABASE", &db.name),
+            ("SPIN_VARIABLE_GEO_API_BASE", geo),
+            ("SPIN_VARIABLE_FINGERPRINT_KEY", fingerprint_key),
+        ],
+    );
+    App { host, db }
+}
+
+fn geo() -> String {
+    let database = workspace().join("../shared/testdata/geoip/GeoIP2-City-Test.mmdb");
+    assert!(database.exists(), "{} is missing", database.display());
+    vottery_outbox::spawn(Credentials { geoip: Some(database), ..Credentials::default() }).0
+}
+
+const KEY: &str = "a-fingerprint-key-of-at-least-32-bytes";
+
+impl App {
+    fn register(&self, body: &Value) -> Reply {
+        self.host.send_with(
+            "POST",
+            "/probe/forward?url=http://devices.spin.internal/internal/devices",
+            Some(&body.to_string()),
+            &[("vottery-caller", "auth")],
+        )
+    }
+}
+
+fn iphone(user: &str, device: &str, ip: &str) -> Value {
+    json!({ "user_id": user, "device_id": device, "ip": ip, "user_agent": IPHONE, "report": { "max_touch_points": 5 } })
+}
+
+#[test]
+fn a_device_is_classified_located_fingerprinted_and_kept_to_its_member() {
+    let app = start(&geo(), KEY);
+    let first = app.register(&iphone(USER, "ios-device-0001", LONDON));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let d = first.json();
+    assert_eq!(
+        (d["kind"].as_str(), d["os"]["name"].as_str(), d["os"]["version"].as_str()),
+        (Some("ios"), Some("iOS"), Some("17.1.2"))
+    );
+    assert_eq!((d["browser"]["name"].as_str(), d["model"].as_str()), (Some("Safari"), Some("iPhone")));
+    assert_eq!(
+        (d["country"].as_str(), d["region"].as_str(), d["city"].as_str()),
+        (Some("GB"), Some("England"), Some("London"))
+    );
+    assert_eq!(d["trusted"], false);
+
+    // Seen again (a newer Safari): same fingerprint, first seen kept.
+    let newer = IPHONE.replace("Version/17.1.2", "Version/17.2");
+    let mut again = iphone(USER, "ios-device-0001", "10.0.0.7");
+    again["user_agent"] = Value::from(newer);
+    let second = app.register(&again);
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(second.json()["fingerprint"], d["fingerprint"]);
+    assert_eq!(second.json()["first_seen_at"], d["first_seen_at"]);
+    assert_eq!(second.json()["country"], Value::Null, "a private address is not located");
+
+    // The same device id for another member.
+    app.register(&iphone(OTHER, "ios-device-0001", LONDON)).assert_problem(409, "device_of_another_member");
+    let owner = app.db.query("SELECT user_id::text, last_ip FROM devices.devices");
+    assert_eq!(owner, vec![vec![Some(USER.to_owned()), Some("10.0.0.7".to_owned())]]);
+    let audit = app.db.query("SELECT count(*) FROM audit.events WHERE action = 'device.registered'");
+    assert_eq!(audit[0][0].as_deref(), Some("1"));
+}
+
+#[test]
+fn registration_survives_a_geolocation_outage_and_refuses_bad_input() {
+    // Nothing listens on this port: no location, still registered.
+    let dead = format!(
+        "http://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    );
+    let app = start(&dead, KEY);
+    let reply = app.register(&iphone(USER, "ios-device-0002", LONDON));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.json()["country"], Value::Null);
+
+    app.register(&iphone(USER, "bad id!", LONDON)).assert_problem(400, "invalid_field");
+    app.register(&iphone("not-a-user", "ios-device-0003", LONDON)).assert_problem(400, "invalid_field");
+    app.register(&iphone(USER, "ios-device-0003", "999.1.1.1")).assert_problem(400, "invalid_field");
+    let mut extra = iphone(USER, "ios-device-0003", LONDON);
+    extra["gpu"] = Value::from("x");
+    app.register(&extra).assert_problem(400, "unknown_field");
+
+    let unkeyed = start(&dead, "");
+    unkeyed.register(&iphone(USER, "ios-device-0004", LONDON)).assert_problem(503, "misconfigured");
+}
