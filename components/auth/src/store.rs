@@ -4,7 +4,7 @@
 //! unchanged since it was read (concurrent checks cannot both win).
 
 use serde_json::Value;
-use spin_sdk::pg::{Connection as Pg, ParameterValue};
+use spin_sdk::pg::Connection as Pg;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use vottery_auth_core::{AuthError, Flow, FlowId};
 
@@ -220,14 +220,7 @@ pub async fn audit(
     outcome: &str,
     detail: &Value,
 ) -> Result<(), AuthError> {
-    let params = vec![
-        ParameterValue::Str(actor.to_owned()),
-        ParameterValue::Str(action.to_owned()),
-        ParameterValue::Str(subject.to_owned()),
-        ParameterValue::Str(outcome.to_owned()),
-        ParameterValue::Jsonb(detail.to_string().into_bytes()),
-    ];
-    let result = db.query("SELECT audit.append($1, $2, $3, $4, $5)", params).await;
-    let result = result.map_err(|e| AuthError::Storage(format!("audit: {e:?}")))?;
-    result.result().await.map_err(|e| AuthError::Storage(format!("audit: {e:?}")))
+    vottery_component_kit::pg::audit(db, actor, action, subject, outcome, detail)
+        .await
+        .map_err(|e| AuthError::Storage(format!("audit: {e:?}")))
 }

@@ -110,9 +110,9 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
     let address = kit::variable("pg_url").await.ok_or_else(|| DeviceError::Storage("pg_url is not set".into()))?;
     let db = Connection::open(address).await.map_err(storage)?;
     let now = kit::now();
-    let mut result = db
-        .query(
-            "INSERT INTO devices.devices (device_id, user_id, kind, os, os_version, browser, browser_version, model, \
+    let rows = kit::pg::rows(
+        &db,
+        "INSERT INTO devices.devices (device_id, user_id, kind, os, os_version, browser, browser_version, model, \
              fingerprint, last_ip, country, region, city, first_seen_at, last_seen_at) \
              VALUES ($1, $2::text::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, to_timestamp($14::bigint), \
              to_timestamp($14::bigint)) \
@@ -123,49 +123,33 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
              region = EXCLUDED.region, city = EXCLUDED.city, last_seen_at = EXCLUDED.last_seen_at \
              WHERE devices.devices.user_id = EXCLUDED.user_id \
              RETURNING (xmax = 0), extract(epoch FROM first_seen_at)::bigint, trusted, name",
-            vec![
-                ParameterValue::Str(device_id.as_str().to_owned()),
-                ParameterValue::Str(body.user_id.clone()),
-                text(&kind),
-                opt(device.os.as_ref().map(|o| o.name)),
-                opt(device.os.as_ref().and_then(|o| o.version.as_deref())),
-                opt(device.browser.as_ref().map(|b| b.name)),
-                opt(device.browser.as_ref().and_then(|b| b.version.as_deref())),
-                opt(device.model.as_deref()),
-                ParameterValue::Binary(fingerprint.clone()),
-                ParameterValue::Str(ip.to_string()),
-                text(&place["country"]),
-                text(&place["region"]),
-                text(&place["city"]),
-                ParameterValue::Int64(now),
-            ],
-        )
-        .await
-        .map_err(storage)?;
-    let mut rows = Vec::new();
-    while let Some(row) = result.rows().next().await {
-        rows.push(row);
-    }
-    result.result().await.map_err(storage)?;
+        vec![
+            ParameterValue::Str(device_id.as_str().to_owned()),
+            ParameterValue::Str(body.user_id.clone()),
+            text(&kind),
+            opt(device.os.as_ref().map(|o| o.name)),
+            opt(device.os.as_ref().and_then(|o| o.version.as_deref())),
+            opt(device.browser.as_ref().map(|b| b.name)),
+            opt(device.browser.as_ref().and_then(|b| b.version.as_deref())),
+            opt(device.model.as_deref()),
+            ParameterValue::Binary(fingerprint.clone()),
+            ParameterValue::Str(ip.to_string()),
+            text(&place["country"]),
+            text(&place["region"]),
+            text(&place["city"]),
+            ParameterValue::Int64(now),
+        ],
+    )
+    .await
+    .map_err(storage)?;
     let row = rows.first().ok_or(DeviceError::OtherMember)?;
     let (created, first_seen): (bool, i64) = (column(row, 0)?, column(row, 1)?);
     let (trusted, name): (bool, Option<String>) = (column(row, 2)?, column(row, 3)?);
     if created {
         let detail = json!({ "kind": kind, "country": place["country"] });
-        let audit = db
-            .query(
-                "SELECT audit.append($1, $2, $3, $4, $5)",
-                vec![
-                    ParameterValue::Str(body.user_id.clone()),
-                    ParameterValue::Str("device.registered".into()),
-                    ParameterValue::Str(device_id.as_str().to_owned()),
-                    ParameterValue::Str("ok".into()),
-                    ParameterValue::Jsonb(detail.to_string().into_bytes()),
-                ],
-            )
+        kit::pg::audit(&db, &body.user_id, "device.registered", device_id.as_str(), "ok", &detail)
             .await
             .map_err(storage)?;
-        audit.result().await.map_err(storage)?;
     }
     let answer = json!({
         "device_id": device_id.as_str(), "kind": kind, "os": device.os, "browser": device.browser,

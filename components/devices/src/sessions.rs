@@ -40,13 +40,7 @@ fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, SessionError> {
 }
 
 async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, SessionError> {
-    let mut result = db.query(sql, params).await.map_err(storage)?;
-    let mut out = Vec::new();
-    while let Some(row) = result.rows().next().await {
-        out.push(row);
-    }
-    result.result().await.map_err(storage)?;
-    Ok(out)
+    kit::pg::rows(db, sql, params).await.map_err(storage)
 }
 
 async fn open() -> Result<Connection, SessionError> {
@@ -73,14 +67,7 @@ async fn audit(
     outcome: &str,
     detail: &Value,
 ) -> Result<(), SessionError> {
-    let params = vec![
-        ParameterValue::Str("auth".to_owned()),
-        ParameterValue::Str(action.to_owned()),
-        ParameterValue::Str(subject.to_owned()),
-        ParameterValue::Str(outcome.to_owned()),
-        ParameterValue::Jsonb(detail.to_string().into_bytes()),
-    ];
-    rows(db, "SELECT audit.append($1, $2, $3, $4, $5)", params).await.map(|_| ())
+    kit::pg::audit(db, "auth", action, subject, outcome, detail).await.map_err(storage)
 }
 
 #[derive(Deserialize)]

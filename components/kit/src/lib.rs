@@ -205,3 +205,39 @@ pub fn client_ip(request: &Request) -> String {
 pub async fn variable(name: &str) -> Option<String> {
     spin_sdk::variables::get(name).await.ok()
 }
+
+/// Small helpers over `spin:postgres`.
+pub mod pg {
+    use spin_sdk::pg::{Connection, DbValue, Error, ParameterValue};
+
+    /// Every row `sql` returns.
+    pub async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, Error> {
+        let mut result = db.query(sql, params).await?;
+        let mut out = Vec::new();
+        while let Some(row) = result.rows().next().await {
+            out.push(row);
+        }
+        result.result().await?;
+        Ok(out)
+    }
+
+    /// Appends one event to the hash-chained audit log (`audit.append`; the
+    /// service is taken from the connection's role).
+    pub async fn audit(
+        db: &Connection,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        outcome: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), Error> {
+        let params = vec![
+            ParameterValue::Str(actor.to_owned()),
+            ParameterValue::Str(action.to_owned()),
+            ParameterValue::Str(subject.to_owned()),
+            ParameterValue::Str(outcome.to_owned()),
+            ParameterValue::Jsonb(detail.to_string().into_bytes()),
+        ];
+        rows(db, "SELECT audit.append($1, $2, $3, $4, $5)", params).await.map(|_| ())
+    }
+}

@@ -182,19 +182,6 @@ impl Store {
         outcome: &str,
         detail: &Value,
     ) -> Result<(), SecurityError> {
-        let params = vec![
-            ParameterValue::Str(actor.into()),
-            ParameterValue::Str(action.into()),
-            ParameterValue::Str(subject.into()),
-            ParameterValue::Str(outcome.into()),
-            ParameterValue::Jsonb(detail.to_string().into_bytes()),
-        ];
-        self.0
-            .query("SELECT audit.append($1, $2, $3, $4, $5)", params)
-            .await
-            .map_err(storage)?
-            .result()
-            .await
-            .map_err(storage)
+        vottery_component_kit::pg::audit(&self.0, actor, action, subject, outcome, detail).await.map_err(storage)
     }
 }

@@ -30,13 +30,7 @@ fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, UsersError> {
 }
 
 async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, UsersError> {
-    let mut result = db.query(sql, params).await.map_err(storage)?;
-    let mut out = Vec::new();
-    while let Some(row) = result.rows().next().await {
-        out.push(row);
-    }
-    result.result().await.map_err(storage)?;
-    Ok(out)
+    kit::pg::rows(db, sql, params).await.map_err(storage)
 }
 
 #[derive(Deserialize)]

@@ -15,17 +15,7 @@ const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) A
 const LONDON: &str = "81.2.69.160";
 
 fn manifest() -> PathBuf {
-    let root = workspace();
-    let text = std::fs::read_to_string(root.join("spin.toml"))
-        .unwrap()
-        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
-    let probe = format!(
-        "{text}\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
-         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [\"http://devices.spin.internal\"]\n",
-        wasm("fixture_probe").display()
-    );
-    let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
-    write_app(&probe, Some(&rc)).0
+    app_with_probe("devices")
 }
 
 struct App {

@@ -15,20 +15,8 @@ const MK2: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdb
 const PEPPER: &str = "a-test-pepper-of-at-least-32-bytes!";
 const ISSUER: &str = "https://id.vottery.invalid";
 
-/// The app's manifest plus `probe` on `/probe/...`, allowed to chain to `security`.
 fn manifest() -> PathBuf {
-    wasm("fixture_probe");
-    let root = workspace();
-    let text = std::fs::read_to_string(root.join("spin.toml"))
-        .unwrap()
-        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
-    let probe = format!(
-        "{text}\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
-         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [\"http://security.spin.internal\"]\n",
-        wasm("fixture_probe").display()
-    );
-    let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
-    write_app(&probe, Some(&rc)).0
+    app_with_probe("security")
 }
 
 struct App {

@@ -16,17 +16,7 @@ const USER: &str = "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11";
 const DEVICE: &str = "web-3f2a9c1e-0b7d";
 
 fn manifest() -> PathBuf {
-    let root = workspace();
-    let text = std::fs::read_to_string(root.join("spin.toml"))
-        .unwrap()
-        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
-    let probe = format!(
-        "{text}\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
-         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [\"http://devices.spin.internal\"]\n",
-        wasm("fixture_probe").display()
-    );
-    let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
-    write_app(&probe, Some(&rc)).0
+    app_with_probe("devices")
 }
 
 struct App {

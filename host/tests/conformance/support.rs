@@ -346,3 +346,20 @@ pub fn redis_server(port: u16) -> std::process::Child {
     let _ = child.wait();
     panic!("redis-server on port {port} did not start");
 }
+
+/// The app's own `spin.toml` (sources made absolute) plus the probe fixture
+/// on `/probe/...`, allowed to chain to `service` as another service would;
+/// with the app's runtime config beside it.
+pub fn app_with_probe(service: &str) -> PathBuf {
+    let root = workspace();
+    let text = std::fs::read_to_string(root.join("spin.toml"))
+        .unwrap()
+        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
+    let probe = format!(
+        "{text}\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
+         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [\"http://{service}.spin.internal\"]\n",
+        wasm("fixture_probe").display()
+    );
+    let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
+    write_app(&probe, Some(&rc)).0
+}
