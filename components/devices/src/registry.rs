@@ -150,6 +150,8 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
         kit::pg::audit(&db, &body.user_id, "device.registered", device_id.as_str(), "ok", &detail)
             .await
             .map_err(storage)?;
+        let event = json!({ "device_id": device_id.as_str(), "kind": kind, "country": place["country"] });
+        crate::sessions::publish("device.registered", event).await;
     }
     let answer = json!({
         "device_id": device_id.as_str(), "kind": kind, "os": device.os, "browser": device.browser,

@@ -13,6 +13,22 @@ use vottery_validate::decode_base64url;
 
 const RACES: usize = 3;
 
+/// Publishes an event on `<redis_namespace>:events` (best effort: the audit
+/// row is the record that must exist).
+pub async fn publish(kind: &str, detail: Value) {
+    let (Some(url), namespace) = (kit::variable("redis_url").await, kit::variable("redis_namespace").await) else {
+        return;
+    };
+    let namespace = namespace.unwrap_or_else(|| "vottery".into());
+    let mut event = json!({ "type": kind, "service": "devices", "at": kit::now() });
+    if let (Some(map), Value::Object(more)) = (event.as_object_mut(), detail) {
+        map.extend(more);
+    }
+    if let Ok(redis) = spin_sdk::redis::Connection::open(url).await {
+        let _ = redis.publish(format!("{namespace}:events"), event.to_string().as_bytes()).await;
+    }
+}
+
 /// Marks `session` revoked in the revocation cache (`<namespace>:revoked:<id>`)
 /// for as long as an access token of it can live, so the gateway refuses
 /// its tokens from the next request on, not at their expiry.
@@ -107,6 +123,7 @@ pub async fn open_session(body: OpenBody) -> Result<kit::Response, SessionError>
     .await?;
     let session_id: String = column(created.first().ok_or_else(|| SessionError::Storage("no session".into()))?, 0)?;
     audit(&db, "session.opened", &session_id, "ok", &json!({ "device_id": device.as_str() })).await?;
+    publish("session.opened", json!({ "session_id": session_id, "device_id": device.as_str() })).await;
     Ok(kit::json(201, &json!({ "session_id": session_id })))
 }
 
@@ -204,6 +221,9 @@ pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
                     .await?;
                 // The refusal stands even if the cache cannot be written.
                 let _ = cache_revocation(&found.session_id, "refresh_reuse", policy.access_ttl).await;
+                let detail = json!({ "session_id": found.session_id, "device_id": device.as_str() });
+                publish("refresh.reused", detail.clone()).await;
+                publish("session.revoked", json!({ "session_id": found.session_id, "reason": "refresh_reuse" })).await;
                 return Err(SessionError::RefreshReused);
             }
         };
@@ -212,6 +232,7 @@ pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
         }
         let kind = if decision == Decision::Rotate { "rotated" } else { "sibling" };
         audit(&db, "session.refreshed", &found.session_id, kind, &json!({ "device_id": device.as_str() })).await?;
+        publish("session.refreshed", json!({ "session_id": found.session_id, "rotation": kind })).await;
         return Ok(kit::json(
             200,
             &json!({
@@ -254,5 +275,8 @@ pub async fn revoke(body: RevokeBody) -> Result<kit::Response, SessionError> {
         audit(&db, "session.revoked", &found.session_id, "logout", &json!({ "device_id": device.as_str() })).await?;
     }
     cache_revocation(&found.session_id, "logout", policy.access_ttl).await?;
+    if !changed.is_empty() {
+        publish("session.revoked", json!({ "session_id": found.session_id, "reason": "logout" })).await;
+    }
     Ok(kit::json(200, &json!({ "session_id": found.session_id, "revoked": true })))
 }

@@ -2,7 +2,6 @@
 //! PostgreSQL (a fresh database each), Redis (a namespace each) and the
 //! outbox standing in for Twilio and the mail API.
 
-use std::io::{BufRead, BufReader, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -124,31 +123,6 @@ fn wrong(code: &str) -> String {
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-/// Subscribes to the event channel with a raw RESP connection.
-fn subscribe(channel: &str) -> BufReader<std::net::TcpStream> {
-    let mut stream = std::net::TcpStream::connect("127.0.0.1:6379").unwrap();
-    stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    write!(stream, "*2\r\n$9\r\nSUBSCRIBE\r\n${}\r\n{channel}\r\n", channel.len()).unwrap();
-    BufReader::new(stream)
-}
-
-/// The JSON payloads published so far (read until the channel is quiet).
-fn published(reader: &mut BufReader<std::net::TcpStream>) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return out,
-            Ok(_) => {
-                if let Ok(v) = serde_json::from_str::<Value>(line.trim_end()) {
-                    out.push(v);
-                }
-            }
-        }
-    }
 }
 
 #[test]

@@ -69,6 +69,7 @@ fn iphone(user: &str, device: &str, ip: &str) -> Value {
 #[test]
 fn a_device_is_classified_located_fingerprinted_and_kept_to_its_member() {
     let app = start(&geo(), KEY);
+    let mut events = subscribe("vottery:events");
     let first = app.register(&iphone(USER, "ios-device-0001", LONDON));
     assert_eq!(first.status, 201, "{}", first.body);
     let d = first.json();
@@ -97,6 +98,12 @@ fn a_device_is_classified_located_fingerprinted_and_kept_to_its_member() {
     app.register(&iphone(OTHER, "ios-device-0001", LONDON)).assert_problem(409, "device_of_another_member");
     let owner = app.db.query("SELECT user_id::text, last_ip FROM devices.devices");
     assert_eq!(owner, vec![vec![Some(USER.to_owned()), Some("10.0.0.7".to_owned())]]);
+    let registered: Vec<Value> = published(&mut events)
+        .into_iter()
+        .filter(|e| e["type"] == "device.registered" && e["device_id"] == "ios-device-0001")
+        .collect();
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_eq!((registered[0]["kind"].as_str(), registered[0]["country"].as_str()), (Some("ios"), Some("GB")));
     let audit = app.db.query("SELECT count(*) FROM audit.events WHERE action = 'device.registered'");
     assert_eq!(audit[0][0].as_deref(), Some("1"));
 }

@@ -150,6 +150,7 @@ fn concurrent_refreshes_within_the_grace_window_both_succeed() {
 #[test]
 fn reuse_after_the_grace_window_revokes_the_whole_family() {
     let app = start("grace=1");
+    let mut events = subscribe(&format!("{}:events", app.namespace));
     let (session, first) = app.open();
     let second = app.refresh(&first).json()["refresh_token"].as_str().unwrap().to_owned();
     std::thread::sleep(std::time::Duration::from_millis(2100));
@@ -161,6 +162,9 @@ fn reuse_after_the_grace_window_revokes_the_whole_family() {
     let (reason, ttl) = app.revoked(&session);
     assert_eq!(reason.as_deref(), Some("refresh_reuse"));
     assert!((1..=600).contains(&ttl), "{ttl}");
+    let kinds: Vec<String> =
+        published(&mut events).iter().filter_map(|e| e["type"].as_str().map(str::to_owned)).collect();
+    assert_eq!(kinds, ["session.opened", "session.refreshed", "refresh.reused", "session.revoked"]);
     let audit = app.db.query("SELECT action, outcome FROM audit.events WHERE service = 'devices' ORDER BY id");
     assert!(format!("{audit:?}").contains("refresh_reuse"), "{audit:?}");
 }

@@ -363,3 +363,28 @@ pub fn app_with_probe(service: &str) -> PathBuf {
     let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
     write_app(&probe, Some(&rc)).0
 }
+
+/// Subscribes to the event channel with a raw RESP connection.
+pub fn subscribe(channel: &str) -> BufReader<std::net::TcpStream> {
+    let mut stream = std::net::TcpStream::connect("127.0.0.1:6379").unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    write!(stream, "*2\r\n$9\r\nSUBSCRIBE\r\n${}\r\n{channel}\r\n", channel.len()).unwrap();
+    BufReader::new(stream)
+}
+
+/// The JSON payloads published so far (read until the channel is quiet).
+pub fn published(reader: &mut BufReader<std::net::TcpStream>) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return out,
+            Ok(_) => {
+                if let Ok(v) = serde_json::from_str::<Value>(line.trim_end()) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+}
