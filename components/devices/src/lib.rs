@@ -24,6 +24,7 @@ enum Endpoint {
     RefreshSession,
     RevokeSessionByToken,
     RegisterDevice,
+    CurrentSession,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -33,6 +34,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Put, "/api/devices/update", Endpoint::Update),
     Route::new(Delete, "/api/devices/:id", Endpoint::Remove),
     Route::new(Get, "/api/sessions", Endpoint::Sessions),
+    Route::new(Get, "/api/sessions/current", Endpoint::CurrentSession),
     Route::new(Delete, "/api/sessions/:id", Endpoint::RevokeSession),
     Route::new(Post, "/internal/sessions", Endpoint::OpenSession),
     Route::new(Post, "/internal/sessions/refresh", Endpoint::RefreshSession),
@@ -52,7 +54,15 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::List => kit::problem(&Problem::not_implemented("device listing")),
         Endpoint::Update => kit::problem(&Problem::not_implemented("device updates")),
         Endpoint::Remove => kit::problem(&Problem::not_implemented("device removal")),
-        Endpoint::Sessions => kit::problem(&Problem::not_implemented("session management")),
+        Endpoint::Sessions | Endpoint::CurrentSession => {
+            let Some(member) = sessions::Member::from_headers(&request) else {
+                return kit::problem(&Problem::new(401, "token_missing", "Unauthorized"));
+            };
+            match endpoint {
+                Endpoint::CurrentSession => sessions::current(&member),
+                _ => sessions::list(&member).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+            }
+        }
         Endpoint::RevokeSession => kit::problem(&Problem::not_implemented("session management")),
         Endpoint::OpenSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
             Ok(body) => sessions::open_session(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),

@@ -280,3 +280,55 @@ pub async fn revoke(body: RevokeBody) -> Result<kit::Response, SessionError> {
     }
     Ok(kit::json(200, &json!({ "session_id": found.session_id, "revoked": true })))
 }
+
+/// The member's identity the gateway verified (`vottery-*` headers).
+pub struct Member {
+    pub user_id: String,
+    pub session_id: String,
+    pub device_id: String,
+}
+
+impl Member {
+    pub fn from_headers(request: &spin_sdk::http::Request) -> Option<Self> {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Some(Self {
+            user_id: header("vottery-user")?,
+            session_id: header("vottery-session")?,
+            device_id: header("vottery-device")?,
+        })
+    }
+}
+
+/// `GET /api/sessions/current`: who the access token says the caller is.
+pub fn current(member: &Member) -> kit::Response {
+    kit::json(
+        200,
+        &json!({ "user_id": member.user_id, "session_id": member.session_id, "device_id": member.device_id }),
+    )
+}
+
+/// `GET /api/sessions`: the member's sessions, newest first.
+pub async fn list(member: &Member) -> Result<kit::Response, SessionError> {
+    let db = open().await?;
+    let found = rows(
+        &db,
+        "SELECT id::text, device_id, array_to_string(amr, ','), extract(epoch FROM created_at)::bigint, \
+         extract(epoch FROM last_used_at)::bigint, extract(epoch FROM revoked_at)::bigint, revoke_reason \
+         FROM devices.sessions WHERE user_id = $1::text::uuid ORDER BY created_at DESC LIMIT 100",
+        vec![ParameterValue::Str(member.user_id.clone())],
+    )
+    .await?;
+    let sessions = found
+        .iter()
+        .map(|row| {
+            let id: String = column(row, 0)?;
+            Ok(json!({
+                "session_id": id, "current": id == member.session_id, "device_id": column::<String>(row, 1)?,
+                "amr": column::<String>(row, 2)?.split(',').collect::<Vec<_>>(),
+                "created_at": column::<i64>(row, 3)?, "last_used_at": column::<i64>(row, 4)?,
+                "revoked_at": column::<Option<i64>>(row, 5)?, "revoke_reason": column::<Option<String>>(row, 6)?,
+            }))
+        })
+        .collect::<Result<Vec<_>, SessionError>>()?;
+    Ok(kit::json(200, &json!({ "sessions": sessions })))
+}

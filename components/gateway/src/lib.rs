@@ -1,6 +1,7 @@
 //! The `gateway` middleware, composed in front of every public trigger:
-//! request ids, body limits and security headers. Rate limits and the
-//! access-token check join it with the session work.
+//! request ids, body limits, security headers, and the access-token check
+//! for the components that ask for it (see `access`); the verified identity
+//! travels downstream in `vottery-*` headers that no client can set.
 //!
 //! It works on the WASI HTTP types directly: request and response bodies
 //! are handed through as streams, never copied into the gateway, and only
@@ -13,7 +14,9 @@ use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::random::random::get_random_u64;
 use spin_sdk::wasip3::wit_future;
 use vottery_component_kit as kit;
-use vottery_gateway_policy::{self as policy, DEFAULT_HEADERS, REQUEST_ID, SECURITY_HEADERS};
+use vottery_gateway_policy::{self as policy, DEFAULT_HEADERS, IDENTITY_HEADERS, REQUEST_ID, SECURITY_HEADERS};
+
+mod access;
 
 #[http_service]
 async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode> {
@@ -27,6 +30,29 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
         let mut early = kit::problem(&problem);
         decorate(early.headers_mut(), &id)?;
         return early.into_response();
+    }
+
+    for name in IDENTITY_HEADERS {
+        parts.headers.remove(name);
+    }
+    let mode = spin_sdk::variables::get("gateway_auth").await.ok();
+    if policy::needs_token(mode.as_deref(), parts.uri.path()) {
+        let authorization = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        match access::verify(policy::bearer(authorization)).await {
+            Ok(identity) => {
+                for (name, value) in identity {
+                    parts.headers.insert(name, HeaderValue::try_from(value).map_err(internal)?);
+                }
+            }
+            Err(problem) => {
+                let mut early = kit::problem(&problem);
+                if problem.status() == 401 {
+                    early.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                }
+                decorate(early.headers_mut(), &id)?;
+                return early.into_response();
+            }
+        }
     }
 
     // The authority travels separately; WASI forbids a `Host` field.

@@ -25,6 +25,36 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
 /// cacheable; nothing else is).
 pub const DEFAULT_HEADERS: &[(&str, &str)] = &[("cache-control", "no-store")];
 
+/// The verified identity the gateway passes downstream; stripped from every
+/// incoming request, so a service can trust them.
+pub const IDENTITY_HEADERS: [&str; 5] =
+    ["vottery-user", "vottery-session", "vottery-device", "vottery-roles", "vottery-amr"];
+
+/// Whether a request needs an access token: the component behind the
+/// gateway set `gateway_auth` to `required`, and the route is not its
+/// health check.
+pub fn needs_token(mode: Option<&str>, path: &str) -> bool {
+    mode == Some("required") && !path.ends_with("/health")
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let (scheme, token) = authorization?.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+/// Why a request's access token was refused (401, with the stable code).
+pub fn token_problem(code: &'static str) -> Problem {
+    let detail = match code {
+        "token_missing" => "this route needs an access token (Authorization: Bearer)",
+        "session_revoked" => "the session of this access token has been revoked",
+        "token_expired" => "the access token has expired; refresh it",
+        _ => "the access token is not valid",
+    };
+    Problem::new(401, code, "Unauthorized").with_detail(detail)
+}
+
 /// Keeps a caller's request id when it is short and plain (so it is safe to
 /// log and echo); otherwise mints one from 128 random bits.
 pub fn request_id(offered: Option<&str>, random: u128) -> String {
@@ -56,6 +86,20 @@ pub fn check_body_size(content_length: Option<&str>) -> Result<(), Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_needed_where_the_service_asks_but_not_for_health() {
+        assert!(needs_token(Some("required"), "/api/sessions"));
+        assert!(!needs_token(Some("required"), "/api/devices/health"));
+        assert!(!needs_token(None, "/api/sessions") && !needs_token(Some("off"), "/api/sessions"));
+        assert_eq!(bearer(Some("Bearer abc.def.ghi")), Some("abc.def.ghi"));
+        assert_eq!(bearer(Some("bearer  abc")), Some("abc"));
+        for bad in [None, Some("Basic abc"), Some("Bearer"), Some("Bearer a b")] {
+            assert_eq!(bearer(bad), None, "{bad:?}");
+        }
+        let p = token_problem("session_revoked");
+        assert_eq!((p.status(), p.code()), (401, "session_revoked"));
+    }
 
     #[test]
     fn keeps_plain_request_ids_and_replaces_others() {

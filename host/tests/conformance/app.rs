@@ -93,8 +93,11 @@ fn each_service_connects_as_its_own_least_privileged_role() {
 fn routes_of_later_work_are_501_and_routing_errors_are_problems() {
     let db = Database::migrated();
     let host = start(Mode::Reuse, &db);
+    let biometric = host.send("POST", "/api/auth/capture-biometric", Some("{}"));
+    biometric.assert_problem(501, "not_implemented");
+    assert!(biometric.json()["detail"].as_str().unwrap().contains("capability"));
+    // The members' own routes need an access token before anything else.
     for (method, path) in [
-        ("POST", "/api/auth/capture-biometric"),
         ("GET", "/api/users/profile"),
         ("PUT", "/api/users/profile"),
         ("GET", "/api/users/demographics"),
@@ -103,15 +106,16 @@ fn routes_of_later_work_are_501_and_routing_errors_are_problems() {
         ("GET", "/api/devices/list"),
         ("PUT", "/api/devices/update"),
         ("DELETE", "/api/devices/abc"),
+        ("GET", "/api/sessions"),
     ] {
         let reply = host.send(method, path, Some("{}"));
-        reply.assert_problem(501, "not_implemented");
-        assert!(reply.json()["detail"].as_str().unwrap().contains("capability"), "{path}");
+        reply.assert_problem(401, "token_missing");
+        assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{path}");
     }
-    let wrong = host.send("DELETE", "/api/users/profile", None);
+    let wrong = host.send("DELETE", "/api/auth/send-otp", None);
     wrong.assert_problem(405, "method_not_allowed");
-    assert_eq!(wrong.header("allow"), Some("GET, PUT"));
-    host.get("/api/users/nothing-here").assert_problem(404, "route_not_found");
+    assert_eq!(wrong.header("allow"), Some("POST"));
+    host.get("/api/auth/nothing-here").assert_problem(404, "route_not_found");
     host.get("/elsewhere").assert_problem(404, "route_not_found");
 }
 

@@ -27,8 +27,8 @@ source = "{mw}"
 #[test]
 fn middleware_runs_first_listed_outermost() {
     for (order, saw) in [
-        ("{ component = \"gateway\" }, { component = \"mw\" }", "yes"),
-        ("{ component = \"mw\" }, { component = \"gateway\" }", "no"),
+        ("{ component = \"gateway\", inherit_configuration = true }, { component = \"mw\" }", "yes"),
+        ("{ component = \"mw\" }, { component = \"gateway\", inherit_configuration = true }", "no"),
     ] {
         let (m, _) = write_app(&manifest(order), None);
         for mode in MODES {
@@ -46,7 +46,7 @@ fn middleware_runs_first_listed_outermost() {
 
 #[test]
 fn gateway_rejects_oversized_bodies_before_the_component() {
-    let (m, _) = write_app(&manifest("{ component = \"gateway\" }"), None);
+    let (m, _) = write_app(&manifest("{ component = \"gateway\", inherit_configuration = true }"), None);
     let host = Host::start(&m, None, Mode::Reuse, &[]);
     let big = "x".repeat(64 * 1024 + 1);
     let reply = host.send("POST", "/x", Some(&big));

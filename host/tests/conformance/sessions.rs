@@ -227,3 +227,43 @@ fn logout_ends_the_session_at_once_and_is_idempotent() {
     let revocations = app.db.query("SELECT count(*) FROM audit.events WHERE action = 'session.revoked'");
     assert_eq!(revocations[0][0].as_deref(), Some("1"));
 }
+
+#[test]
+fn the_gateway_admits_live_sessions_only_and_passes_the_identity_on() {
+    let app = start("");
+    let (session, first) = app.open();
+    let refreshed = app.refresh(&first).json();
+    let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {access}");
+    let get = |path: &str, headers: &[(&str, &str)]| app.host.send_with("GET", path, None, headers);
+
+    let me = get("/api/sessions/current", &[("authorization", &bearer), ("vottery-user", "someone-else")]);
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(
+        me.json(),
+        json!({ "user_id": USER, "session_id": session, "device_id": DEVICE }),
+        "a client cannot set the identity"
+    );
+    let list = get("/api/sessions", &[("authorization", &bearer)]).json();
+    assert_eq!(list["sessions"][0]["session_id"], session.as_str());
+    assert_eq!(list["sessions"][0]["current"], true);
+
+    let missing = get(
+        "/api/sessions/current",
+        &[("vottery-user", USER), ("vottery-session", &session), ("vottery-device", DEVICE)],
+    );
+    missing.assert_problem(401, "token_missing");
+    assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
+    let mut tampered = access.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    get("/api/sessions/current", &[("authorization", &format!("Bearer {tampered}"))])
+        .assert_problem(401, "token_invalid");
+    get("/api/sessions/current", &[("authorization", "Bearer not.a.token")]).assert_problem(401, "token_invalid");
+    assert_eq!(get("/api/devices/health", &[]).status, 200, "health needs no token");
+
+    // Logout: the same access token is refused on the next request.
+    let body = json!({ "device_id": DEVICE, "refresh_token": refreshed["refresh_token"] });
+    assert_eq!(app.host.send("POST", "/api/auth/logout", Some(&body.to_string())).status, 200);
+    get("/api/sessions/current", &[("authorization", &bearer)]).assert_problem(401, "session_revoked");
+}

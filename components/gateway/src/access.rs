@@ -1,0 +1,120 @@
+//! The access-token check for routes whose component asks for it
+//! (`gateway_auth = "required"`): an EdDSA `at+jwt` of this issuer for
+//! this audience, its key from the security service's JWKS (cached in Redis
+//! for a minute, fetched again for an unknown `kid`), and its session not
+//! in the revocation cache. The middleware runs with the configuration of
+//! the component it is in front of (`inherit_configuration`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::BodyExt;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::Deserialize;
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use vottery_component_kit::Problem;
+use vottery_gateway_policy::token_problem;
+
+const JWKS_URL: &str = "http://security.spin.internal/.well-known/jwks.json";
+const JWKS_TTL: i64 = 60;
+const LEEWAY: u64 = 60;
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    sid: String,
+    did: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    amr: Vec<String>,
+}
+
+/// The verified identity, as the headers passed downstream.
+pub type Identity = Vec<(&'static str, String)>;
+
+fn unavailable(what: &str) -> Problem {
+    Problem::new(503, "gateway_unavailable", "Service unavailable")
+        .with_detail(format!("cannot check access tokens: {what}"))
+}
+
+async fn var(name: &str) -> Option<String> {
+    spin_sdk::variables::get(name).await.ok().filter(|v| !v.is_empty())
+}
+
+/// The session id of a token, read before its signature is checked, only
+/// to fetch its revocation entry in the same round trip as the keys.
+fn peek_sid(token: &str) -> Option<String> {
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    claims["sid"].as_str().map(str::to_owned)
+}
+
+async fn fetch_jwks(redis: &Connection, key: &str) -> Result<JwkSet, Problem> {
+    let response = spin_sdk::http::get(JWKS_URL).await.map_err(|_| unavailable("the key set"))?;
+    let body = response.into_body().collect().await.map_err(|_| unavailable("the key set"))?.to_bytes();
+    let set: JwkSet = serde_json::from_slice(&body).map_err(|_| unavailable("the key set"))?;
+    let args = vec![
+        RedisParameter::Binary(key.as_bytes().to_vec()),
+        RedisParameter::Binary(body.to_vec()),
+        RedisParameter::Binary(b"EX".to_vec()),
+        RedisParameter::Int64(JWKS_TTL),
+    ];
+    let _ = redis.execute("SET", args).await;
+    Ok(set)
+}
+
+pub async fn verify(token: Option<&str>) -> Result<Identity, Problem> {
+    let token = token.ok_or_else(|| token_problem("token_missing"))?;
+    let header = decode_header(token).map_err(|_| token_problem("token_invalid"))?;
+    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
+        return Err(token_problem("token_invalid"));
+    }
+    let kid = header.kid.ok_or_else(|| token_problem("token_invalid"))?;
+    let sid = peek_sid(token).ok_or_else(|| token_problem("token_invalid"))?;
+    let (Some(url), Some(issuer), Some(audience)) =
+        (var("redis_url").await, var("token_issuer").await, var("token_audience").await)
+    else {
+        return Err(unavailable("not configured"));
+    };
+    let namespace = var("redis_namespace").await.unwrap_or_else(|| "vottery".into());
+    let redis = Connection::open(url).await.map_err(|_| unavailable("redis"))?;
+    let jwks_key = format!("{namespace}:gateway:jwks");
+    let args = [jwks_key.as_str(), &format!("{namespace}:revoked:{sid}")]
+        .iter()
+        .map(|k| RedisParameter::Binary(k.as_bytes().to_vec()))
+        .collect::<Vec<_>>();
+    let found = redis.execute("MGET", args).await.map_err(|_| unavailable("redis"))?;
+    let cached = match found.first() {
+        Some(RedisResult::Binary(bytes)) => serde_json::from_slice::<JwkSet>(bytes).ok(),
+        _ => None,
+    };
+    let revoked = matches!(found.get(1), Some(RedisResult::Binary(_)));
+    let set = match cached {
+        Some(set) if set.find(&kid).is_some() => set,
+        _ => fetch_jwks(&redis, &jwks_key).await?,
+    };
+    let jwk = set.find(&kid).ok_or_else(|| token_problem("token_invalid"))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| token_problem("token_invalid"))?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.leeway = LEEWAY;
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let claims = decode::<Claims>(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => token_problem("token_expired"),
+            _ => token_problem("token_invalid"),
+        })?
+        .claims;
+    if revoked || claims.sid != sid {
+        return Err(token_problem("session_revoked"));
+    }
+    Ok(vec![
+        ("vottery-user", claims.sub),
+        ("vottery-session", claims.sid),
+        ("vottery-device", claims.did),
+        ("vottery-roles", claims.roles.join(",")),
+        ("vottery-amr", claims.amr.join(",")),
+    ])
+}
