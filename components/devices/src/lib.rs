@@ -25,6 +25,7 @@ enum Endpoint {
     RevokeSessionByToken,
     RegisterDevice,
     CurrentSession,
+    RevokeOthers,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -35,6 +36,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Delete, "/api/devices/:id", Endpoint::Remove),
     Route::new(Get, "/api/sessions", Endpoint::Sessions),
     Route::new(Get, "/api/sessions/current", Endpoint::CurrentSession),
+    Route::new(Post, "/api/sessions/revoke-others", Endpoint::RevokeOthers),
     Route::new(Delete, "/api/sessions/:id", Endpoint::RevokeSession),
     Route::new(Post, "/internal/sessions", Endpoint::OpenSession),
     Route::new(Post, "/internal/sessions/refresh", Endpoint::RefreshSession),
@@ -44,41 +46,48 @@ static ROUTES: &[Route<Endpoint>] = &[
 
 #[http_service]
 async fn handle(request: Request) -> kit::Response {
-    let (endpoint, _params) = match kit::route(&Router::new(ROUTES), &request) {
-        Ok(found) => found,
+    let (endpoint, id) = match kit::route(&Router::new(ROUTES), &request) {
+        Ok((endpoint, params)) => (endpoint, params.get("id").map(str::to_owned).unwrap_or_default()),
         Err(response) => return response,
     };
+    use Endpoint::*;
+    let problem = |p: Problem| kit::problem(&p);
     match endpoint {
-        Endpoint::Health => kit::health("devices").await,
-        Endpoint::Register => kit::problem(&Problem::not_implemented("device registration")),
-        Endpoint::List => kit::problem(&Problem::not_implemented("device listing")),
-        Endpoint::Update => kit::problem(&Problem::not_implemented("device updates")),
-        Endpoint::Remove => kit::problem(&Problem::not_implemented("device removal")),
-        Endpoint::Sessions | Endpoint::CurrentSession => {
+        Health => kit::health("devices").await,
+        Register => problem(Problem::not_implemented("device registration by the member (step 3 registers devices)")),
+        OpenSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => sessions::open_session(body).await.unwrap_or_else(|e| problem(e.problem())),
+            Err(e) => problem(e.problem()),
+        },
+        RefreshSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => sessions::refresh(body).await.unwrap_or_else(|e| problem(e.problem())),
+            Err(e) => problem(e.problem()),
+        },
+        RevokeSessionByToken => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => sessions::revoke(body).await.unwrap_or_else(|e| problem(e.problem())),
+            Err(e) => problem(e.problem()),
+        },
+        RegisterDevice => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => registry::register(body).await.unwrap_or_else(|e| problem(e.problem())),
+            Err(e) => problem(e.problem()),
+        },
+        List | Update | Remove | Sessions | CurrentSession | RevokeSession | RevokeOthers => {
+            // The gateway verified the access token and set these headers.
             let Some(member) = sessions::Member::from_headers(&request) else {
-                return kit::problem(&Problem::new(401, "token_missing", "Unauthorized"));
+                return problem(Problem::new(401, "token_missing", "Unauthorized"));
             };
             match endpoint {
-                Endpoint::CurrentSession => sessions::current(&member),
-                _ => sessions::list(&member).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+                CurrentSession => sessions::current(&member),
+                Sessions => sessions::list(&member).await.unwrap_or_else(|e| problem(e.problem())),
+                RevokeSession => sessions::revoke_one(&member, &id).await.unwrap_or_else(|e| problem(e.problem())),
+                RevokeOthers => sessions::revoke_others(&member).await.unwrap_or_else(|e| problem(e.problem())),
+                List => registry::list(&member).await.unwrap_or_else(|e| problem(e.problem())),
+                Remove => registry::remove(&member, &id).await.unwrap_or_else(|e| problem(e.problem())),
+                _ => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+                    Ok(body) => registry::update(&member, body).await.unwrap_or_else(|e| problem(e.problem())),
+                    Err(e) => problem(e.problem()),
+                },
             }
         }
-        Endpoint::RevokeSession => kit::problem(&Problem::not_implemented("session management")),
-        Endpoint::OpenSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => sessions::open_session(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-            Err(e) => kit::problem(&e.problem()),
-        },
-        Endpoint::RefreshSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => sessions::refresh(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-            Err(e) => kit::problem(&e.problem()),
-        },
-        Endpoint::RegisterDevice => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => registry::register(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-            Err(e) => kit::problem(&e.problem()),
-        },
-        Endpoint::RevokeSessionByToken => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => sessions::revoke(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-            Err(e) => kit::problem(&e.problem()),
-        },
     }
 }

@@ -161,3 +161,104 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
     });
     Ok(kit::json(if created { 201 } else { 200 }, &answer))
 }
+
+async fn member_db() -> Result<Connection, DeviceError> {
+    let address = kit::variable("pg_url").await.ok_or_else(|| DeviceError::Storage("pg_url is not set".into()))?;
+    Connection::open(address).await.map_err(storage)
+}
+
+/// `GET /api/devices/list`: the member's devices, last seen first.
+pub async fn list(member: &crate::sessions::Member) -> Result<kit::Response, DeviceError> {
+    let db = member_db().await?;
+    let found = kit::pg::rows(
+        &db,
+        "SELECT device_id, kind, os, os_version, browser, browser_version, model, country, region, city, name, \
+         trusted, extract(epoch FROM first_seen_at)::bigint, extract(epoch FROM last_seen_at)::bigint \
+         FROM devices.devices WHERE user_id = $1::text::uuid ORDER BY last_seen_at DESC",
+        vec![ParameterValue::Str(member.user_id.clone())],
+    )
+    .await
+    .map_err(storage)?;
+    let devices = found
+        .iter()
+        .map(|r| {
+            let text = |i| column::<Option<String>>(r, i);
+            let id: String = column(r, 0)?;
+            Ok(json!({
+                "device_id": id, "current": id == member.device_id, "kind": column::<String>(r, 1)?,
+                "os": text(2)?, "os_version": text(3)?, "browser": text(4)?, "browser_version": text(5)?,
+                "model": text(6)?, "country": text(7)?, "region": text(8)?, "city": text(9)?, "name": text(10)?,
+                "trusted": column::<bool>(r, 11)?, "first_seen_at": column::<i64>(r, 12)?,
+                "last_seen_at": column::<i64>(r, 13)?,
+            }))
+        })
+        .collect::<Result<Vec<_>, DeviceError>>()?;
+    Ok(kit::json(200, &json!({ "devices": devices })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    device_id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    trusted: Option<bool>,
+}
+
+/// `PUT /api/devices/update`: names a device of the member's, or sets its trust.
+pub async fn update(member: &crate::sessions::Member, body: UpdateBody) -> Result<kit::Response, DeviceError> {
+    let device_id = DeviceId::parse(&body.device_id)?;
+    if let Some(name) = &body.name
+        && (name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control))
+    {
+        return Err(ValidationError::InvalidField("`name` is 1 to 64 printable characters".into()).into());
+    }
+    if body.name.is_none() && body.trusted.is_none() {
+        return Err(ValidationError::MissingField("name or trusted".into()).into());
+    }
+    let db = member_db().await?;
+    let updated = kit::pg::rows(
+        &db,
+        "UPDATE devices.devices SET name = coalesce($3, name), trusted = coalesce($4, trusted) \
+         WHERE device_id = $1 AND user_id = $2::text::uuid RETURNING name, trusted",
+        vec![
+            ParameterValue::Str(device_id.as_str().to_owned()),
+            ParameterValue::Str(member.user_id.clone()),
+            body.name.as_ref().map_or(ParameterValue::DbNull, |n| ParameterValue::Str(n.trim().to_owned())),
+            body.trusted.map_or(ParameterValue::DbNull, ParameterValue::Boolean),
+        ],
+    )
+    .await
+    .map_err(storage)?;
+    let row = updated.first().ok_or(DeviceError::NotFound)?;
+    let (name, trusted): (Option<String>, bool) = (column(row, 0)?, column(row, 1)?);
+    let detail = json!({ "name": body.name.is_some(), "trusted": body.trusted });
+    kit::pg::audit(&db, &member.user_id, "device.updated", device_id.as_str(), "ok", &detail).await.map_err(storage)?;
+    Ok(kit::json(200, &json!({ "device_id": device_id.as_str(), "name": name, "trusted": trusted })))
+}
+
+/// `DELETE /api/devices/:id`: removes a device of the member's and ends its
+/// sessions (its passkey goes with it once step 3 stores passkeys).
+pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<kit::Response, DeviceError> {
+    let device_id = DeviceId::parse(raw_id).map_err(|_| DeviceError::NotFound)?;
+    let db = member_db().await?;
+    let removed = kit::pg::rows(
+        &db,
+        "DELETE FROM devices.devices WHERE device_id = $1 AND user_id = $2::text::uuid RETURNING 1",
+        vec![ParameterValue::Str(device_id.as_str().to_owned()), ParameterValue::Str(member.user_id.clone())],
+    )
+    .await
+    .map_err(storage)?;
+    if removed.is_empty() {
+        return Err(DeviceError::NotFound);
+    }
+    let sessions = crate::sessions::revoke_device(member, device_id.as_str())
+        .await
+        .map_err(|e| DeviceError::Storage(e.to_string()))?;
+    kit::pg::audit(&db, &member.user_id, "device.removed", device_id.as_str(), "ok", &json!({ "sessions": sessions }))
+        .await
+        .map_err(storage)?;
+    crate::sessions::publish("device.removed", json!({ "device_id": device_id.as_str() })).await;
+    Ok(kit::json(200, &json!({ "device_id": device_id.as_str(), "removed": true, "revoked_sessions": sessions })))
+}

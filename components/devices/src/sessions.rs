@@ -332,3 +332,58 @@ pub async fn list(member: &Member) -> Result<kit::Response, SessionError> {
         .collect::<Result<Vec<_>, SessionError>>()?;
     Ok(kit::json(200, &json!({ "sessions": sessions })))
 }
+
+/// Revokes the member's live sessions the query selects (`$1` the member,
+/// `$2` the time, `$3` the reason, `$4` its parameter); each goes to the
+/// revocation cache, the audit log and the event channel. Returns their ids.
+async fn revoke_where(member: &Member, filter: &str, reason: &str, param: &str) -> Result<Vec<String>, SessionError> {
+    let (db, policy) = (open().await?, policy().await?);
+    let sql = format!(
+        "UPDATE devices.sessions SET revoked_at = to_timestamp($2::bigint), revoke_reason = $3 \
+         WHERE user_id = $1::text::uuid AND revoked_at IS NULL AND {filter} RETURNING id::text"
+    );
+    let revoked = rows(
+        &db,
+        &sql,
+        vec![
+            ParameterValue::Str(member.user_id.clone()),
+            ParameterValue::Int64(kit::now()),
+            ParameterValue::Str(reason.to_owned()),
+            ParameterValue::Str(param.to_owned()),
+        ],
+    )
+    .await?;
+    let mut ids = Vec::new();
+    for row in &revoked {
+        let id: String = column(row, 0)?;
+        audit(&db, "session.revoked", &id, reason, &json!({ "by_session": member.session_id })).await?;
+        cache_revocation(&id, reason, policy.access_ttl).await?;
+        publish("session.revoked", json!({ "session_id": id, "reason": reason })).await;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// `DELETE /api/sessions/:id`: ends one of the member's sessions.
+pub async fn revoke_one(member: &Member, session_id: &str) -> Result<kit::Response, SessionError> {
+    let valid = session_id.len() == 36 && session_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    if !valid {
+        return Err(SessionError::SessionNotFound);
+    }
+    let ids = revoke_where(member, "id = $4::text::uuid", "revoked_by_member", session_id).await?;
+    if ids.is_empty() {
+        return Err(SessionError::SessionNotFound);
+    }
+    Ok(kit::json(200, &json!({ "revoked": ids })))
+}
+
+/// `POST /api/sessions/revoke-others`: ends every other session of the member.
+pub async fn revoke_others(member: &Member) -> Result<kit::Response, SessionError> {
+    let ids = revoke_where(member, "id <> $4::text::uuid", "revoked_by_member", &member.session_id).await?;
+    Ok(kit::json(200, &json!({ "revoked": ids })))
+}
+
+/// Revokes the member's sessions on `device_id` (its removal).
+pub async fn revoke_device(member: &Member, device_id: &str) -> Result<Vec<String>, SessionError> {
+    revoke_where(member, "device_id = $4", "device_removed", device_id).await
+}

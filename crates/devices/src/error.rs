@@ -10,6 +10,8 @@ pub enum DeviceError {
     Invalid(#[from] ValidationError),
     #[error("this device id is registered to another member")]
     OtherMember,
+    #[error("no such device of yours")]
+    NotFound,
     #[error("the service is not configured correctly: {0}")]
     Misconfigured(String),
     #[error("storage is unavailable: {0}")]
@@ -21,6 +23,7 @@ impl DeviceError {
         match self {
             Self::Invalid(e) => e.code(),
             Self::OtherMember => "device_of_another_member",
+            Self::NotFound => "device_not_found",
             Self::Misconfigured(_) => "misconfigured",
             Self::Storage(_) => "storage_unavailable",
         }
@@ -31,6 +34,7 @@ impl DeviceError {
         match self {
             Self::Invalid(e) => e.problem(),
             Self::OtherMember => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
+            Self::NotFound => Problem::new(404, self.code(), "Not found").with_detail(self.to_string()),
             Self::Misconfigured(_) => Problem::new(503, self.code(), "Service unavailable")
                 .with_detail("the service is not configured correctly"),
             Self::Storage(_) => {
@@ -49,6 +53,7 @@ mod tests {
         let cases = [
             (DeviceError::from(ValidationError::InvalidField("x".into())), 400, "invalid_field"),
             (DeviceError::OtherMember, 409, "device_of_another_member"),
+            (DeviceError::NotFound, 404, "device_not_found"),
             (DeviceError::Misconfigured("fingerprint_key".into()), 503, "misconfigured"),
             (DeviceError::Storage("pg at 10.0.0.7".into()), 503, "storage_unavailable"),
         ];

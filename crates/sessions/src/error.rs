@@ -19,6 +19,8 @@ pub enum SessionError {
     SessionExpired,
     #[error("the token belongs to another device")]
     DeviceMismatch,
+    #[error("no such session of yours")]
+    SessionNotFound,
     #[error("storage is unavailable: {0}")]
     Storage(String),
 }
@@ -33,6 +35,7 @@ impl SessionError {
             Self::SessionRevoked => "session_revoked",
             Self::SessionExpired => "session_expired",
             Self::DeviceMismatch => "device_mismatch",
+            Self::SessionNotFound => "session_not_found",
             Self::Storage(_) => "storage_unavailable",
         }
     }
@@ -60,6 +63,7 @@ impl SessionError {
             Self::Storage(_) => {
                 Problem::new(503, self.code(), "Service unavailable").with_detail("storage is unavailable")
             }
+            Self::SessionNotFound => Problem::new(404, self.code(), "Not found").with_detail(self.to_string()),
             _ => Problem::new(401, self.code(), "Unauthorized").with_detail(self.to_string()),
         }
     }
@@ -79,6 +83,7 @@ mod tests {
             (SessionError::SessionRevoked, 401, "session_revoked"),
             (SessionError::SessionExpired, 401, "session_expired"),
             (SessionError::DeviceMismatch, 401, "device_mismatch"),
+            (SessionError::SessionNotFound, 404, "session_not_found"),
             (SessionError::Storage("redis at 10.0.0.9".into()), 503, "storage_unavailable"),
         ];
         for (error, status, code) in cases {

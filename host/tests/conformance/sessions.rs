@@ -41,6 +41,7 @@ fn start(policy: &str) -> App {
             ("SPIN_VARIABLE_PG_DATABASE", &db.name),
             ("SPIN_VARIABLE_SESSION_POLICY", policy),
             ("SPIN_VARIABLE_REDIS_NAMESPACE", &namespace),
+            ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
         ],
     );
     App { host, db, namespace }
@@ -65,8 +66,12 @@ fn hash(token: &str) -> String {
 impl App {
     /// Opens a session as step 3 will: returns its id and first token.
     fn open(&self) -> (String, String) {
+        self.open_on(DEVICE)
+    }
+
+    fn open_on(&self, device: &str) -> (String, String) {
         let token = new_token();
-        let body = json!({ "user_id": USER, "device_id": DEVICE, "amr": ["email-otp", "sms-otp", "passkey-uv"], "token_hash": hash(&token) });
+        let body = json!({ "user_id": USER, "device_id": device, "amr": ["email-otp", "sms-otp", "passkey-uv"], "token_hash": hash(&token) });
         let reply = self.host.send_with(
             "POST",
             "/probe/forward?url=http://devices.spin.internal/internal/sessions",
@@ -87,8 +92,33 @@ impl App {
     }
 
     fn refresh(&self, token: &str) -> Reply {
-        let body = json!({ "device_id": DEVICE, "refresh_token": token });
+        self.refresh_on(DEVICE, token)
+    }
+
+    fn refresh_on(&self, device: &str, token: &str) -> Reply {
+        let body = json!({ "device_id": device, "refresh_token": token });
         self.host.send("POST", "/api/auth/refresh-token", Some(&body.to_string()))
+    }
+
+    /// An access token for a new session on `device` (registered too).
+    fn signed_in(&self, device: &str) -> (String, String) {
+        let (session, token) = self.open_on(device);
+        let ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
+        let register = json!({ "user_id": USER, "device_id": device, "ip": "10.0.0.9", "user_agent": ua });
+        let reply = self.host.send_with(
+            "POST",
+            "/probe/forward?url=http://devices.spin.internal/internal/devices",
+            Some(&register.to_string()),
+            &[("vottery-caller", "auth")],
+        );
+        assert!(reply.status == 201 || reply.status == 200, "{}", reply.body);
+        let access = self.refresh_on(device, &token).json()["access_token"].as_str().unwrap().to_owned();
+        (session, format!("Bearer {access}"))
+    }
+
+    fn as_member(&self, bearer: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let body = body.map(Value::to_string);
+        self.host.send_with(method, path, body.as_deref(), &[("authorization", bearer)])
     }
 }
 
@@ -266,4 +296,40 @@ fn the_gateway_admits_live_sessions_only_and_passes_the_identity_on() {
     let body = json!({ "device_id": DEVICE, "refresh_token": refreshed["refresh_token"] });
     assert_eq!(app.host.send("POST", "/api/auth/logout", Some(&body.to_string())).status, 200);
     get("/api/sessions/current", &[("authorization", &bearer)]).assert_problem(401, "session_revoked");
+}
+
+#[test]
+fn members_manage_their_sessions_and_devices() {
+    let app = start("");
+    let (first, me) = app.signed_in(DEVICE);
+    let (second, phone) = app.signed_in("android-device-02");
+
+    let devices = app.as_member(&me, "GET", "/api/devices/list", None).json();
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 2, "{devices}");
+    let update = json!({ "device_id": "android-device-02", "name": "Work phone", "trusted": true });
+    let updated = app.as_member(&me, "PUT", "/api/devices/update", Some(&update));
+    assert_eq!(updated.json(), json!({ "device_id": "android-device-02", "name": "Work phone", "trusted": true }));
+    let nobody = json!({ "device_id": "nobodys-device-1", "trusted": true });
+    app.as_member(&me, "PUT", "/api/devices/update", Some(&nobody)).assert_problem(404, "device_not_found");
+    let bad = json!({ "device_id": "android-device-02", "name": "" });
+    app.as_member(&me, "PUT", "/api/devices/update", Some(&bad)).assert_problem(400, "invalid_field");
+
+    // One session ended from another: its access token stops at once.
+    let ended = app.as_member(&me, "DELETE", &format!("/api/sessions/{second}"), None);
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    app.as_member(&phone, "GET", "/api/sessions/current", None).assert_problem(401, "session_revoked");
+    let stranger = "00000000-0000-4000-8000-000000000000";
+    app.as_member(&me, "DELETE", &format!("/api/sessions/{stranger}"), None).assert_problem(404, "session_not_found");
+
+    // Every other session ends; this one lives.
+    let (third, tablet) = app.signed_in("tablet-device-03");
+    let others = app.as_member(&me, "POST", "/api/sessions/revoke-others", None).json();
+    assert_eq!(others["revoked"], json!([third]));
+    app.as_member(&tablet, "GET", "/api/sessions/current", None).assert_problem(401, "session_revoked");
+    assert_eq!(app.as_member(&me, "GET", "/api/sessions/current", None).status, 200);
+
+    // Removing a device ends its sessions, this one included.
+    let removed = app.as_member(&me, "DELETE", &format!("/api/devices/{DEVICE}"), None).json();
+    assert_eq!(removed["revoked_sessions"], json!([first]));
+    app.as_member(&me, "GET", "/api/sessions/current", None).assert_problem(401, "session_revoked");
 }
