@@ -38,6 +38,17 @@ fn new_code(digits: u8) -> Result<OtpCode, AuthError> {
     Ok(OtpCode::parse(&raw, digits)?)
 }
 
+/// The visitor's address: the connection's peer, or behind the proxies in
+/// the `trusted_proxies` variable, the address they forwarded.
+async fn visitor_ip(request: &Request) -> Result<String, AuthError> {
+    let peer = kit::client_ip(request);
+    let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
+    let trusted = vottery_devices_core::Proxy::parse_list(&proxies).map_err(AuthError::Misconfigured)?;
+    let Ok(peer_ip) = peer.parse::<std::net::IpAddr>() else { return Ok(peer) };
+    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    Ok(vottery_devices_core::client_ip(peer_ip, forwarded, &trusted).to_string())
+}
+
 fn header(request: &Request, name: &str) -> String {
     request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
@@ -199,7 +210,7 @@ pub struct SendBody {
 
 /// `POST /api/auth/send-otp`.
 pub async fn send_otp(request: Request) -> Reply {
-    let (ip, accept_language) = (kit::client_ip(&request), header(&request, "accept-language"));
+    let (ip, accept_language) = (visitor_ip(&request).await?, header(&request, "accept-language"));
     let body: SendBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let core = Core::load().await?;
     let now = kit::now();
@@ -290,7 +301,7 @@ pub struct ResendBody {
 
 /// `POST /api/auth/resend-otp`: a new code on one channel.
 pub async fn resend_otp(request: Request) -> Reply {
-    let ip = kit::client_ip(&request);
+    let ip = visitor_ip(&request).await?;
     let body: ResendBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let (id, channel) = (FlowId::parse(&body.flow_id)?, Channel::parse(&body.channel)?);
     let core = Core::load().await?;
@@ -374,7 +385,7 @@ async fn enrolment_token(core: &Core, flow: &Flow, now: i64) -> Result<String, A
 
 /// `POST /api/auth/verify-otp`: one or both codes.
 pub async fn verify_otp(request: Request) -> Reply {
-    let ip = kit::client_ip(&request);
+    let ip = visitor_ip(&request).await?;
     let body: VerifyBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let id = FlowId::parse(&body.flow_id)?;
     let core = Core::load().await?;

@@ -452,3 +452,25 @@ fn storage_faults_fail_closed() {
     app.send(GRACE).assert_problem(503, "storage_unavailable");
     assert_eq!(app.sent_to(GRACE.0), 0);
 }
+
+#[test]
+fn forwarded_addresses_count_only_behind_trusted_proxies() {
+    let app = start_with(Mode::Reuse, "ip_sends=1", &[("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1/32")]);
+    let send = |pair: (&str, &str), from: &str| {
+        let body = json!({ "email": pair.0, "phone": pair.1 }).to_string();
+        app.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", from)])
+    };
+    assert_eq!(send(ADA, "81.2.69.160").status, 202);
+    send(GRACE, "81.2.69.160").assert_problem(429, "rate_limited");
+    assert_eq!(send(GRACE, "6.6.6.6, 81.2.69.161").status, 202, "the last untrusted hop is the client");
+    let audit = app.db.query("SELECT detail->>'ip' FROM audit.events WHERE action = 'otp.send' ORDER BY id");
+    assert_eq!(audit.iter().map(|r| r[0].clone().unwrap()).collect::<Vec<_>>(), ["81.2.69.160", "81.2.69.161"]);
+
+    // Without trusted proxies the header is ignored: every send is 127.0.0.1's.
+    let plain = start("ip_sends=1");
+    let body = json!({ "email": ADA.0, "phone": ADA.1 }).to_string();
+    let first = plain.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", "1.1.1.1")]);
+    assert_eq!(first.status, 202);
+    let second = plain.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", "2.2.2.2")]);
+    second.assert_problem(429, "rate_limited");
+}
