@@ -8,6 +8,7 @@ use spin_sdk::http::Request;
 use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
 
+mod cache;
 mod registry;
 mod sessions;
 

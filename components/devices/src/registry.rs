@@ -24,8 +24,7 @@ fn storage(e: impl std::fmt::Debug) -> DeviceError {
 }
 
 fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, DeviceError> {
-    let value = row.get(i).ok_or_else(|| DeviceError::Storage(format!("column {i} missing")))?;
-    T::decode(value).map_err(|e| DeviceError::Storage(e.to_string()))
+    vottery_component_kit::pg::column(row, i).map_err(DeviceError::Storage)
 }
 
 #[derive(Deserialize, Default)]
@@ -151,7 +150,7 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
             .await
             .map_err(storage)?;
         let event = json!({ "device_id": device_id.as_str(), "kind": kind, "country": place["country"] });
-        crate::sessions::publish("device.registered", event).await;
+        crate::cache::publish("device.registered", event).await;
     }
     let answer = json!({
         "device_id": device_id.as_str(), "kind": kind, "os": device.os, "browser": device.browser,
@@ -259,6 +258,6 @@ pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<ki
     kit::pg::audit(&db, &member.user_id, "device.removed", device_id.as_str(), "ok", &json!({ "sessions": sessions }))
         .await
         .map_err(storage)?;
-    crate::sessions::publish("device.removed", json!({ "device_id": device_id.as_str() })).await;
+    crate::cache::publish("device.removed", json!({ "device_id": device_id.as_str() })).await;
     Ok(kit::json(200, &json!({ "device_id": device_id.as_str(), "removed": true, "revoked_sessions": sessions })))
 }

@@ -11,48 +11,16 @@ use vottery_component_kit::{self as kit};
 use vottery_sessions_core::{Decision, DeviceId, Policy, SessionError, SessionState, TokenState, decide};
 use vottery_validate::decode_base64url;
 
+use crate::cache::{Cache, publish};
+
 const RACES: usize = 3;
-
-/// Publishes an event on `<redis_namespace>:events` (best effort: the audit
-/// row is the record that must exist).
-pub async fn publish(kind: &str, detail: Value) {
-    let (Some(url), namespace) = (kit::variable("redis_url").await, kit::variable("redis_namespace").await) else {
-        return;
-    };
-    let namespace = namespace.unwrap_or_else(|| "vottery".into());
-    let mut event = json!({ "type": kind, "service": "devices", "at": kit::now() });
-    if let (Some(map), Value::Object(more)) = (event.as_object_mut(), detail) {
-        map.extend(more);
-    }
-    if let Ok(redis) = spin_sdk::redis::Connection::open(url).await {
-        let _ = redis.publish(format!("{namespace}:events"), event.to_string().as_bytes()).await;
-    }
-}
-
-/// Marks `session` revoked in the revocation cache (`<namespace>:revoked:<id>`)
-/// for as long as an access token of it can live, so the gateway refuses
-/// its tokens from the next request on, not at their expiry.
-async fn cache_revocation(session: &str, reason: &str, access_ttl: i64) -> Result<(), SessionError> {
-    let url = kit::variable("redis_url").await.ok_or_else(|| SessionError::Storage("redis_url is not set".into()))?;
-    let namespace = kit::variable("redis_namespace").await.unwrap_or_else(|| "vottery".into());
-    let redis = spin_sdk::redis::Connection::open(url).await.map_err(storage)?;
-    let args = vec![
-        spin_sdk::redis::RedisParameter::Binary(format!("{namespace}:revoked:{session}").into_bytes()),
-        spin_sdk::redis::RedisParameter::Binary(reason.as_bytes().to_vec()),
-        spin_sdk::redis::RedisParameter::Binary(b"EX".to_vec()),
-        spin_sdk::redis::RedisParameter::Int64(access_ttl.max(1)),
-    ];
-    redis.execute("SET", args).await.map_err(storage)?;
-    Ok(())
-}
 
 fn storage(e: impl std::fmt::Debug) -> SessionError {
     SessionError::Storage(format!("{e:?}"))
 }
 
 fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, SessionError> {
-    let value = row.get(i).ok_or_else(|| SessionError::Storage(format!("column {i} missing")))?;
-    T::decode(value).map_err(|e| SessionError::Storage(e.to_string()))
+    vottery_component_kit::pg::column(row, i).map_err(SessionError::Storage)
 }
 
 async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, SessionError> {
@@ -220,10 +188,11 @@ pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
                 audit(&db, "session.revoked", &found.session_id, "refresh_reuse", &json!({ "device_id": device.as_str() }))
                     .await?;
                 // The refusal stands even if the cache cannot be written.
-                let _ = cache_revocation(&found.session_id, "refresh_reuse", policy.access_ttl).await;
-                let detail = json!({ "session_id": found.session_id, "device_id": device.as_str() });
-                publish("refresh.reused", detail.clone()).await;
-                publish("session.revoked", json!({ "session_id": found.session_id, "reason": "refresh_reuse" })).await;
+                if let Ok(cache) = Cache::open().await {
+                    let detail = json!({ "session_id": found.session_id, "device_id": device.as_str() });
+                    cache.publish("refresh.reused", detail).await;
+                    let _ = cache.revoke(&found.session_id, "refresh_reuse", policy.access_ttl).await;
+                }
                 return Err(SessionError::RefreshReused);
             }
         };
@@ -274,9 +243,12 @@ pub async fn revoke(body: RevokeBody) -> Result<kit::Response, SessionError> {
     if !changed.is_empty() {
         audit(&db, "session.revoked", &found.session_id, "logout", &json!({ "device_id": device.as_str() })).await?;
     }
-    cache_revocation(&found.session_id, "logout", policy.access_ttl).await?;
-    if !changed.is_empty() {
-        publish("session.revoked", json!({ "session_id": found.session_id, "reason": "logout" })).await;
+    let cache = Cache::open().await.map_err(SessionError::Storage)?;
+    if changed.is_empty() {
+        // Already revoked: write the entry again (idempotent), say nothing new.
+        cache.rewrite(&found.session_id, "logout", policy.access_ttl).await.map_err(SessionError::Storage)?;
+    } else {
+        cache.revoke(&found.session_id, "logout", policy.access_ttl).await.map_err(SessionError::Storage)?;
     }
     Ok(kit::json(200, &json!({ "session_id": found.session_id, "revoked": true })))
 }
@@ -353,12 +325,14 @@ async fn revoke_where(member: &Member, filter: &str, reason: &str, param: &str) 
         ],
     )
     .await?;
+    let cache = if revoked.is_empty() { None } else { Some(Cache::open().await.map_err(SessionError::Storage)?) };
     let mut ids = Vec::new();
     for row in &revoked {
         let id: String = column(row, 0)?;
         audit(&db, "session.revoked", &id, reason, &json!({ "by_session": member.session_id })).await?;
-        cache_revocation(&id, reason, policy.access_ttl).await?;
-        publish("session.revoked", json!({ "session_id": id, "reason": reason })).await;
+        if let Some(cache) = &cache {
+            cache.revoke(&id, reason, policy.access_ttl).await.map_err(SessionError::Storage)?;
+        }
         ids.push(id);
     }
     Ok(ids)

@@ -208,7 +208,13 @@ pub async fn variable(name: &str) -> Option<String> {
 
 /// Small helpers over `spin:postgres`.
 pub mod pg {
-    use spin_sdk::pg::{Connection, DbValue, Error, ParameterValue};
+    use spin_sdk::pg::{Connection, DbValue, Decode, Error, ParameterValue};
+
+    /// Column `i` of a row, decoded; why not, in words.
+    pub fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, String> {
+        let value = row.get(i).ok_or_else(|| format!("column {i} missing"))?;
+        T::decode(value).map_err(|e| e.to_string())
+    }
 
     /// Every row `sql` returns.
     pub async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, Error> {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::Request;
 use vottery_component_kit::crypto::{aead, digest, random, rsa, signatures, tokens};
-use vottery_component_kit::{self as kit};
+use vottery_component_kit::{self as kit, CALLER_HEADER};
 use vottery_security_core::{
     Caller, KeyAlgorithm, KeyRecord, KeyState, KeyUse, MasterKeys, Policy, Purpose, SecurityError, jwks, plan_rotation,
     public_jwk,
@@ -16,8 +16,6 @@ use vottery_validate::{Email, PhoneE164, decode_base64url as b64, encode_base64u
 use crate::crypto::{Composed, error as crypto_error};
 use crate::store::Store;
 
-/// Names the calling component on chained requests, for the audit log.
-pub const CALLER_HEADER: &str = "vottery-caller";
 const ADMIN_ROLE: &str = "security_admin";
 const LEEWAY: i64 = 60;
 /// The longest lifetime a service may ask a token to have.

@@ -38,8 +38,7 @@ fn opt_time(v: Option<i64>) -> ParameterValue {
 }
 
 fn decode<T: Decode>(row: &[DbValue], i: usize) -> Result<T, SecurityError> {
-    let value = row.get(i).ok_or_else(|| SecurityError::Corrupt(format!("column {i} missing")))?;
-    T::decode(value).map_err(|e| SecurityError::Corrupt(e.to_string()))
+    vottery_component_kit::pg::column(row, i).map_err(SecurityError::Corrupt)
 }
 
 fn record(row: &[DbValue]) -> Result<KeyRecord, SecurityError> {

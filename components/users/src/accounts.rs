@@ -25,8 +25,7 @@ fn dependency(e: ChainError) -> UsersError {
 }
 
 fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, UsersError> {
-    let value = row.get(i).ok_or_else(|| UsersError::Internal(format!("column {i} missing")))?;
-    T::decode(value).map_err(|e| UsersError::Internal(e.to_string()))
+    vottery_component_kit::pg::column(row, i).map_err(UsersError::Internal)
 }
 
 async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, UsersError> {

@@ -2,8 +2,6 @@
 //! probe stands in for `auth` in step 3 and chains to `devices`; the outbox
 //! answers geolocation from the MaxMind test database.
 
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 use vottery_outbox::Credentials;
 
@@ -14,10 +12,6 @@ const OTHER: &str = "0b7e3d2a-1c4f-4e5a-9b8c-7d6e5f4a3b2c";
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1";
 const LONDON: &str = "81.2.69.160";
 
-fn manifest() -> PathBuf {
-    app_with_probe("devices")
-}
-
 struct App {
     host: Host,
     db: Database,
@@ -25,21 +19,8 @@ struct App {
 
 fn start(geo: &str, fingerprint_key: &str) -> App {
     let db = Database::migrated();
-    let manifest = manifest();
-    let rc = manifest.with_file_name("runtime-config.toml");
-    let host = Host::start(
-        &manifest,
-        Some(&rc),
-        Mode::Reuse,
-        &[
-            ("SPIN_VARIABLE_MASTER_KEY", "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100"),
-            ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
-            ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
-            ("SPIN_VARIABLE_PG_DATABASE", &db.name),
-            ("SPIN_VARIABLE_GEO_API_BASE", geo),
-            ("SPIN_VARIABLE_FINGERPRINT_KEY", fingerprint_key),
-        ],
-    );
+    let extra = [("SPIN_VARIABLE_GEO_API_BASE", geo), ("SPIN_VARIABLE_FINGERPRINT_KEY", fingerprint_key)];
+    let host = start_with_probe("devices", &db, &extra);
     App { host, db }
 }
 

@@ -2,8 +2,6 @@
 //! component stands in for step 3 and opens sessions by chaining to
 //! `devices`; the member's client refreshes through `auth`.
 
-use std::path::PathBuf;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -11,13 +9,8 @@ use sha2::Digest as _;
 
 use crate::support::*;
 
-const MK: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
 const USER: &str = "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11";
 const DEVICE: &str = "web-3f2a9c1e-0b7d";
-
-fn manifest() -> PathBuf {
-    app_with_probe("devices")
-}
 
 struct App {
     host: Host,
@@ -28,22 +21,12 @@ struct App {
 fn start(policy: &str) -> App {
     let db = Database::migrated();
     let namespace = format!("test-sessions-{}", db.name);
-    let manifest = manifest();
-    let rc = manifest.with_file_name("runtime-config.toml");
-    let host = Host::start(
-        &manifest,
-        Some(&rc),
-        Mode::Reuse,
-        &[
-            ("SPIN_VARIABLE_MASTER_KEY", MK),
-            ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
-            ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
-            ("SPIN_VARIABLE_PG_DATABASE", &db.name),
-            ("SPIN_VARIABLE_SESSION_POLICY", policy),
-            ("SPIN_VARIABLE_REDIS_NAMESPACE", &namespace),
-            ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
-        ],
-    );
+    let extra = [
+        ("SPIN_VARIABLE_SESSION_POLICY", policy),
+        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
+        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
+    ];
+    let host = start_with_probe("devices", &db, &extra);
     App { host, db, namespace }
 }
 
