@@ -39,6 +39,12 @@ async fn variable(name: &str) -> Result<String, SecurityError> {
         .map_err(|_| SecurityError::Misconfigured(format!("variable {name} is not set")))
 }
 
+/// The `typ` of a token's header, read before anything is checked.
+fn header_typ(token: &str) -> Option<String> {
+    let header: Value = serde_json::from_slice(&b64("token", token.split('.').next()?, 1024).ok()?).ok()?;
+    header["typ"].as_str().map(str::to_owned)
+}
+
 fn token_error(e: tokens::TokenError) -> SecurityError {
     use tokens::TokenError as T;
     let code = match &e {
@@ -132,6 +138,14 @@ pub struct TokenBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct TypedTokenBody {
+    token: String,
+    typ: String,
+    audience: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UnwrapBody {
     kid: String,
     wrapped_key: String,
@@ -198,6 +212,20 @@ impl Service {
     }
 
     async fn verify_token(&self, token: &str) -> Result<Value, SecurityError> {
+        self.verify_token_for(token, &variable("token_audience").await?).await
+    }
+
+    /// `POST /internal/tokens/verify`: a token of this issuer, of the given
+    /// `typ` and audience (step 3's enrolment token, say); its claims.
+    pub async fn verify_typed_token(&self, body: TypedTokenBody) -> Reply {
+        if header_typ(&body.token).as_deref() != Some(body.typ.as_str()) {
+            return Err(SecurityError::Token { code: "token_type_invalid", detail: format!("not a {}", body.typ) });
+        }
+        let claims = self.verify_token_for(&body.token, &body.audience).await?;
+        Ok(kit::json(200, &json!({ "claims": claims })))
+    }
+
+    async fn verify_token_for(&self, token: &str, audience: &str) -> Result<Value, SecurityError> {
         let keys = self.store.keys(Some(Purpose::TokenSigning)).await?;
         let verifying = keys
             .iter()
@@ -212,7 +240,7 @@ impl Service {
             .collect::<Result<Vec<_>, SecurityError>>()?;
         let expect = tokens::Expectations {
             issuer: variable("token_issuer").await?,
-            audience: variable("token_audience").await?,
+            audience: audience.to_owned(),
             now: self.now,
             leeway: LEEWAY,
         };
