@@ -1,16 +1,18 @@
 //! The `auth` service: steps 1-2 (contact match, email and SMS one-time
-//! codes) of the verification flow described in `vottery-auth-core`; step 3
-//! (WebAuthn) and sessions follow.
+//! codes) of the verification flow described in `vottery-auth-core`, step 3
+//! (passkeys, `biometric`), and the session endpoints (`session`).
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
-use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
+use vottery_component_kit::{self as kit, Method::*, Route, Router};
 
+mod biometric;
 mod delivery;
 mod ops;
 mod session;
 mod settings;
 mod store;
+mod wellknown;
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
@@ -18,7 +20,13 @@ enum Endpoint {
     SendOtp,
     VerifyOtp,
     ResendOtp,
-    CaptureBiometric,
+    EnrolOptions,
+    Enrol,
+    AssertOptions,
+    Assert,
+    RemovePasskeys,
+    AssetLinks,
+    AppleAssociation,
     RefreshToken,
     Logout,
     Status,
@@ -29,7 +37,13 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Post, "/api/auth/send-otp", Endpoint::SendOtp),
     Route::new(Post, "/api/auth/verify-otp", Endpoint::VerifyOtp),
     Route::new(Post, "/api/auth/resend-otp", Endpoint::ResendOtp),
-    Route::new(Post, "/api/auth/capture-biometric", Endpoint::CaptureBiometric),
+    Route::new(Post, "/api/auth/capture-biometric/options", Endpoint::EnrolOptions),
+    Route::new(Post, "/api/auth/capture-biometric", Endpoint::Enrol),
+    Route::new(Post, "/api/auth/assert-biometric/options", Endpoint::AssertOptions),
+    Route::new(Post, "/api/auth/assert-biometric", Endpoint::Assert),
+    Route::new(Post, "/internal/passkeys/remove", Endpoint::RemovePasskeys),
+    Route::new(Get, "/.well-known/assetlinks.json", Endpoint::AssetLinks),
+    Route::new(Get, "/.well-known/apple-app-site-association", Endpoint::AppleAssociation),
     Route::new(Post, "/api/auth/refresh-token", Endpoint::RefreshToken),
     Route::new(Post, "/api/auth/logout", Endpoint::Logout),
     Route::new(Get, "/api/auth/status", Endpoint::Status),
@@ -47,18 +61,30 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::VerifyOtp => ops::verify_otp(request).await,
         Endpoint::ResendOtp => ops::resend_otp(request).await,
         Endpoint::Status => ops::status(request).await,
-        Endpoint::CaptureBiometric => return kit::problem(&Problem::not_implemented("WebAuthn biometric enrolment")),
-        Endpoint::RefreshToken => {
-            return session::refresh(request).await.unwrap_or_else(|fault| kit::problem(&fault.problem()));
-        }
-        Endpoint::Logout => {
-            return session::logout(request).await.unwrap_or_else(|fault| kit::problem(&fault.problem()));
-        }
+        Endpoint::EnrolOptions => return answer(biometric::enrol_options(request).await),
+        Endpoint::Enrol => return answer(biometric::enrol(request).await),
+        Endpoint::AssertOptions => return answer(biometric::assert_options(request).await),
+        Endpoint::Assert => return answer(biometric::assert(request).await),
+        Endpoint::RemovePasskeys => return answer(biometric::remove(request).await),
+        Endpoint::AssetLinks => return answer(wellknown::asset_links().await),
+        Endpoint::AppleAssociation => return answer(wellknown::apple_association().await),
+        Endpoint::RefreshToken => return answer(session::refresh(request).await),
+        Endpoint::Logout => return answer(session::logout(request).await),
     };
     result.unwrap_or_else(|error| {
         if error.status() >= 500 {
             eprintln!("auth: {} {error}", error.code());
         }
         kit::problem(&error.problem())
+    })
+}
+
+fn answer(result: Result<kit::Response, session::Fault>) -> kit::Response {
+    result.unwrap_or_else(|fault| {
+        let problem = fault.problem();
+        if problem.status() >= 500 {
+            eprintln!("auth: {} {}", problem.code(), fault.cause());
+        }
+        kit::problem(&problem)
     })
 }

@@ -9,6 +9,7 @@ use spin_sdk::http::Request;
 use vottery_auth_core::AuthError;
 use vottery_component_kit::crypto::{digest, random};
 use vottery_component_kit::{self as kit, ChainError};
+use vottery_passkeys_core::PasskeyError;
 use vottery_sessions_core::{
     AccessClaims, Amr, DeviceId, Policy, RefreshToken, SessionError, clear_refresh_cookie, refresh_cookie,
     refresh_from_cookies,
@@ -19,6 +20,13 @@ use vottery_validate::{ValidationError, encode_base64url};
 pub enum Fault {
     Session(SessionError),
     Auth(AuthError),
+    Passkey(PasskeyError),
+}
+
+impl From<PasskeyError> for Fault {
+    fn from(e: PasskeyError) -> Self {
+        Self::Passkey(e)
+    }
 }
 
 impl From<SessionError> for Fault {
@@ -40,10 +48,20 @@ impl From<ValidationError> for Fault {
 }
 
 impl Fault {
+    /// The full cause, for the log (the answer keeps it out).
+    pub fn cause(&self) -> String {
+        match self {
+            Self::Session(e) => e.to_string(),
+            Self::Auth(e) => e.to_string(),
+            Self::Passkey(e) => e.to_string(),
+        }
+    }
+
     pub fn problem(&self) -> vottery_component_kit::Problem {
         match self {
             Self::Session(e) => e.problem(),
             Self::Auth(e) => e.problem(),
+            Self::Passkey(e) => e.problem(),
         }
     }
 }
@@ -57,15 +75,15 @@ pub struct RefreshBody {
     refresh_token: Option<String>,
 }
 
-fn crypto(e: impl std::fmt::Debug) -> Fault {
+pub fn crypto(e: impl std::fmt::Debug) -> Fault {
     Fault::Auth(AuthError::Internal(format!("crypto: {e:?}")))
 }
 
-async fn variable(name: &str) -> Result<String, Fault> {
+pub async fn variable(name: &str) -> Result<String, Fault> {
     kit::variable(name).await.ok_or_else(|| AuthError::Misconfigured(format!("variable {name} is not set")).into())
 }
 
-fn chained(service: &str, e: ChainError) -> Fault {
+pub fn chained(service: &str, e: ChainError) -> Fault {
     match e {
         ChainError::Refused(_, body) => match body["code"].as_str().and_then(SessionError::from_code) {
             Some(refusal) => refusal.into(),
@@ -109,22 +127,52 @@ pub async fn logout(request: Request) -> Result<kit::Response, Fault> {
 
 pub async fn refresh(request: Request) -> Result<kit::Response, Fault> {
     let (device, token, in_cookie) = presented(request).await?;
-    let next = RefreshToken::from_random(random::bytes(32).map_err(crypto)?.try_into().map_err(crypto)?);
+    let (next, next_hash) = new_refresh_token()?;
     let rotate = json!({
         "token_hash": encode_base64url(&digest::sha256(token.as_str().as_bytes())),
-        "new_token_hash": encode_base64url(&digest::sha256(next.as_str().as_bytes())),
+        "new_token_hash": next_hash,
         "device_id": device.as_str(),
     });
     let session = kit::chain("devices", "/internal/sessions/refresh", "auth", &rotate)
         .await
         .map_err(|e| chained("devices", e))?;
-    let policy = Policy::parse(&variable("session_policy").await?).map_err(AuthError::Misconfigured)?;
     let text = |k: &str| session[k].as_str().unwrap_or_default().to_owned();
+    let amr = session["amr"].as_array().into_iter().flatten().filter_map(|a| a.as_str().and_then(Amr::parse)).collect();
+    let opened = Opened { user_id: text("user_id"), session_id: text("session_id"), device_id: text("device_id"), amr };
+    issue(&opened, &next, in_cookie, 200, Value::Null).await
+}
+
+/// A session `devices` opened or refreshed.
+pub struct Opened {
+    pub user_id: String,
+    pub session_id: String,
+    pub device_id: String,
+    pub amr: Vec<Amr>,
+}
+
+/// A fresh refresh token and its SHA-256 (what `devices` stores).
+pub fn new_refresh_token() -> Result<(RefreshToken, String), Fault> {
+    let token = RefreshToken::from_random(random::bytes(32).map_err(crypto)?.try_into().map_err(crypto)?);
+    let hash = encode_base64url(&digest::sha256(token.as_str().as_bytes()));
+    Ok((token, hash))
+}
+
+/// The answer that hands a session to the client: an access token signed
+/// by `security` and the refresh token (in the body for native apps, in the
+/// cookie for browsers); `extra` fields are merged into the body.
+pub async fn issue(
+    session: &Opened,
+    refresh: &RefreshToken,
+    in_cookie: bool,
+    status: u16,
+    extra: Value,
+) -> Result<kit::Response, Fault> {
+    let policy = Policy::parse(&variable("session_policy").await?).map_err(AuthError::Misconfigured)?;
     let claims = AccessClaims {
-        user_id: text("user_id"),
-        session_id: text("session_id"),
-        device_id: text("device_id"),
-        amr: session["amr"].as_array().into_iter().flatten().filter_map(|a| a.as_str().and_then(Amr::parse)).collect(),
+        user_id: session.user_id.clone(),
+        session_id: session.session_id.clone(),
+        device_id: session.device_id.clone(),
+        amr: session.amr.clone(),
         roles: vec!["member".to_owned()],
     };
     let now = kit::now();
@@ -142,10 +190,13 @@ pub async fn refresh(request: Request) -> Result<kit::Response, Fault> {
         "session_id": claims.session_id,
     });
     if !in_cookie {
-        answer["refresh_token"] = Value::from(next.as_str());
+        answer["refresh_token"] = Value::from(refresh.as_str());
     }
-    let mut response = kit::json(200, &answer);
-    if in_cookie && let Ok(cookie) = http::HeaderValue::from_str(&refresh_cookie(&next, policy.refresh_idle)) {
+    if let (Value::Object(extra), Some(body)) = (extra, answer.as_object_mut()) {
+        body.extend(extra);
+    }
+    let mut response = kit::json(status, &answer);
+    if in_cookie && let Ok(cookie) = http::HeaderValue::from_str(&refresh_cookie(refresh, policy.refresh_idle)) {
         response.headers_mut().insert(http::header::SET_COOKIE, cookie);
     }
     Ok(response)

@@ -241,6 +241,16 @@ pub async fn update(member: &crate::sessions::Member, body: UpdateBody) -> Resul
 /// sessions (its passkey goes with it once step 3 stores passkeys).
 pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<kit::Response, DeviceError> {
     let device_id = DeviceId::parse(raw_id).map_err(|_| DeviceError::NotFound)?;
+    // The device's passkeys go first (auth owns them): a device is never
+    // removed with a credential left that still opens sessions on it.
+    let passkeys = kit::chain(
+        "auth",
+        "/internal/passkeys/remove",
+        "devices",
+        &json!({ "user_id": member.user_id, "device_id": device_id.as_str() }),
+    )
+    .await
+    .map_err(|e| DeviceError::Storage(format!("auth {e}")))?;
     let db = member_db().await?;
     let removed = kit::pg::rows(
         &db,
@@ -259,5 +269,9 @@ pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<ki
         .await
         .map_err(storage)?;
     crate::cache::publish("device.removed", json!({ "device_id": device_id.as_str() })).await;
-    Ok(kit::json(200, &json!({ "device_id": device_id.as_str(), "removed": true, "revoked_sessions": sessions })))
+    let reply = json!({
+        "device_id": device_id.as_str(), "removed": true, "revoked_sessions": sessions,
+        "removed_passkeys": passkeys["removed"],
+    });
+    Ok(kit::json(200, &reply))
 }

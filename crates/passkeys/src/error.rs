@@ -36,6 +36,23 @@ pub enum PasskeyError {
     NoCredential,
     #[error("the credential is already registered")]
     AlreadyRegistered,
+    #[error("step 3 needs the enrolment token that verify-otp issued")]
+    EnrolmentMissing,
+    #[error("the enrolment token is not valid")]
+    EnrolmentInvalid,
+    #[error("the enrolment token has expired; verify the codes again")]
+    EnrolmentExpired,
+    #[error("the enrolment token was already used")]
+    EnrolmentUsed,
+    #[error("this device is registered to another member")]
+    DeviceTaken,
+    #[error("this assertion was already used")]
+    Replayed,
+    #[error(
+        "this device reports no platform authenticator (Touch ID, Face ID, Windows Hello, Android biometrics); \
+         enrol from a device that has one, or use a phone through the browser's cross-device option"
+    )]
+    NoPlatformAuthenticator,
     #[error("the authenticator's answer contradicts the request: {0}")]
     Rejected(String),
     #[error("passkey setting `{0}` is invalid")]
@@ -73,6 +90,13 @@ impl PasskeyError {
             Self::NoCredential => "no_passkey",
             Self::AlreadyRegistered => "credential_exists",
             Self::Rejected(_) => "credential_rejected",
+            Self::EnrolmentMissing => "enrolment_token_missing",
+            Self::EnrolmentInvalid => "enrolment_token_invalid",
+            Self::EnrolmentExpired => "enrolment_token_expired",
+            Self::EnrolmentUsed => "enrolment_token_used",
+            Self::DeviceTaken => "device_of_another_member",
+            Self::Replayed => "assertion_replayed",
+            Self::NoPlatformAuthenticator => "platform_authenticator_unavailable",
             Self::Settings(_) | Self::Internal(_) => "internal_error",
         }
     }
@@ -85,7 +109,8 @@ impl PasskeyError {
                 (400, "Bad request")
             }
             Self::NoCredential => (404, "Not found"),
-            Self::AlreadyRegistered => (409, "Conflict"),
+            Self::AlreadyRegistered | Self::DeviceTaken => (409, "Conflict"),
+            Self::NoPlatformAuthenticator => (422, "Unprocessable content"),
             Self::Settings(_) | Self::Internal(_) => {
                 return Problem::new(500, self.code(), "Internal server error")
                     .with_detail("the passkey service failed");
@@ -181,6 +206,13 @@ mod tests {
             (PasskeyError::UnknownCredential, 401, "credential_unknown"),
             (PasskeyError::NoCredential, 404, "no_passkey"),
             (PasskeyError::AlreadyRegistered, 409, "credential_exists"),
+            (PasskeyError::EnrolmentMissing, 401, "enrolment_token_missing"),
+            (PasskeyError::EnrolmentInvalid, 401, "enrolment_token_invalid"),
+            (PasskeyError::EnrolmentExpired, 401, "enrolment_token_expired"),
+            (PasskeyError::EnrolmentUsed, 401, "enrolment_token_used"),
+            (PasskeyError::DeviceTaken, 409, "device_of_another_member"),
+            (PasskeyError::Replayed, 401, "assertion_replayed"),
+            (PasskeyError::NoPlatformAuthenticator, 422, "platform_authenticator_unavailable"),
             (PasskeyError::Internal("key at 10.0.0.9".into()), 500, "internal_error"),
         ];
         for (error, status, code) in cases {

@@ -29,6 +29,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apps;
 mod error;
 #[cfg(feature = "software-authenticator")]
 pub mod soft;
@@ -74,7 +75,13 @@ impl RelyingParty {
         let origins = if origins.is_empty() {
             vec![format!("https://{rp_id}")]
         } else {
-            if origins.iter().any(|o| !o.starts_with("https://") && !o.starts_with("android:apk-key-hash:")) {
+            let allowed = |o: &String| {
+                o.starts_with("https://")
+                    || o.starts_with("android:apk-key-hash:")
+                    || o == "http://localhost"
+                    || o.starts_with("http://localhost:")
+            };
+            if !origins.iter().all(allowed) {
                 return Err(PasskeyError::Settings("passkey_origins"));
             }
             origins.to_vec()

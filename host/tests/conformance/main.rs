@@ -7,6 +7,7 @@ mod composition;
 mod crypto;
 mod devices;
 mod outbound;
+mod passkeys;
 mod routing;
 mod security;
 mod sessions;

@@ -316,10 +316,15 @@ impl Database {
                 .unwrap();
             assert!(status.success());
         });
+        // One at a time: the roles are cluster-wide, and two first runs on a
+        // fresh cluster would both try to create them.
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let out = Command::new(migrate)
             .args(["--database-url", &format!("host=127.0.0.1 user=postgres dbname={}", db.name), "--dev-fixtures"])
             .output()
             .unwrap();
+        drop(guard);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         db
     }
