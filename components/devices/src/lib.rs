@@ -55,7 +55,6 @@ async fn handle(request: Request) -> kit::Response {
     let problem = |p: Problem| kit::problem(&p);
     match endpoint {
         Health => kit::health("devices").await,
-        Register => problem(Problem::not_implemented("device registration by the member (step 3 registers devices)")),
         OpenSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
             Ok(body) => sessions::open_session(body).await.unwrap_or_else(|e| problem(e.problem())),
             Err(e) => problem(e.problem()),
@@ -72,13 +71,14 @@ async fn handle(request: Request) -> kit::Response {
             Ok(body) => registry::register(body).await.unwrap_or_else(|e| problem(e.problem())),
             Err(e) => problem(e.problem()),
         },
-        List | Update | Remove | Sessions | CurrentSession | RevokeSession | RevokeOthers => {
+        Register | List | Update | Remove | Sessions | CurrentSession | RevokeSession | RevokeOthers => {
             // The gateway verified the access token and set these headers.
             let Some(member) = sessions::Member::from_headers(&request) else {
                 return problem(Problem::new(401, "token_missing", "Unauthorized"));
             };
             match endpoint {
                 CurrentSession => sessions::current(&member),
+                Register => registry::register_current(&member, request).await.unwrap_or_else(|e| problem(e.problem())),
                 Sessions => sessions::list(&member).await.unwrap_or_else(|e| problem(e.problem())),
                 RevokeSession => sessions::revoke_one(&member, &id).await.unwrap_or_else(|e| problem(e.problem())),
                 RevokeOthers => sessions::revoke_others(&member).await.unwrap_or_else(|e| problem(e.problem())),

@@ -161,6 +161,53 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
     Ok(kit::json(if created { 201 } else { 200 }, &answer))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentBody {
+    #[serde(default)]
+    device: Report,
+}
+
+/// `POST /api/devices/register`: the member's current device (the one its
+/// access token is bound to; new devices come in through step 3) seen again:
+/// kind, versions, address, place and fingerprint brought up to date.
+pub async fn register_current(
+    member: &crate::sessions::Member,
+    request: spin_sdk::http::Request,
+) -> Result<kit::Response, DeviceError> {
+    let header =
+        |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_owned());
+    let client_hints = Hints {
+        platform: header("sec-ch-ua-platform"),
+        platform_version: header("sec-ch-ua-platform-version"),
+        mobile: header("sec-ch-ua-mobile"),
+        model: header("sec-ch-ua-model"),
+    };
+    let user_agent = header("user-agent").unwrap_or_default();
+    let peer = kit::client_ip(&request);
+    let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
+    let trusted = vottery_devices_core::Proxy::parse_list(&proxies).map_err(DeviceError::Misconfigured)?;
+    let ip = match peer.parse::<std::net::IpAddr>() {
+        Ok(peer_ip) => {
+            let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+            vottery_devices_core::client_ip(peer_ip, forwarded, &trusted).to_string()
+        }
+        Err(_) => peer,
+    };
+    let has_body = request.headers().get("content-length").is_some_and(|v| v != "0");
+    let body: CurrentBody =
+        if has_body { kit::json_body(request, kit::MAX_JSON_BODY).await? } else { CurrentBody::default() };
+    register(RegisterBody {
+        user_id: member.user_id.clone(),
+        device_id: member.device_id.clone(),
+        ip,
+        user_agent,
+        client_hints,
+        report: body.device,
+    })
+    .await
+}
+
 async fn member_db() -> Result<Connection, DeviceError> {
     let address = kit::variable("pg_url").await.ok_or_else(|| DeviceError::Storage("pg_url is not set".into()))?;
     Connection::open(address).await.map_err(storage)

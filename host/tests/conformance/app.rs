@@ -90,12 +90,12 @@ fn each_service_connects_as_its_own_least_privileged_role() {
 }
 
 #[test]
-fn routes_of_later_work_are_501_and_routing_errors_are_problems() {
+fn routing_errors_are_problems_and_member_routes_need_a_token() {
     let db = Database::migrated();
     let host = start(Mode::Reuse, &db);
     let biometric = host.send("POST", "/api/auth/capture-biometric", Some("{}"));
-    biometric.assert_problem(501, "not_implemented");
-    assert!(biometric.json()["detail"].as_str().unwrap().contains("capability"));
+    biometric.assert_problem(400, "missing_field");
+    assert!(biometric.json()["detail"].as_str().unwrap().contains("credential"));
     // The members' own routes need an access token before anything else.
     for (method, path) in [
         ("GET", "/api/users/profile"),

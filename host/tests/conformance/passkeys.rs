@@ -159,6 +159,15 @@ fn step_three_enrols_a_passkey_then_the_member_returns_with_it() {
             .post("/api/auth/refresh-token", &json!({ "device_id": device, "refresh_token": answer["refresh_token"] }));
         assert_eq!(refreshed.status, 200, "{}", refreshed.body);
 
+        // The member's current device, seen again.
+        let seen = app.host.send_with(
+            "POST",
+            "/api/devices/register",
+            Some(r#"{"device": {"max_touch_points": 5}}"#),
+            &[("authorization", &format!("Bearer {access}")), ("user-agent", IPHONE)],
+        );
+        assert_eq!((seen.status, seen.json()["device_id"].as_str()), (200, Some(device)), "{}", seen.body);
+
         // Stored: the credential (no biometric), the device, the session.
         let stored = app.db.query(
             "SELECT algorithm, attestation, sign_count::text, device_id, array_to_string(transports, ','), aaguid \
