@@ -208,16 +208,7 @@ struct Seen {
 }
 
 async fn seen(request: &Request) -> Result<Seen, Fault> {
-    let peer = kit::client_ip(request);
-    let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
-    let trusted = vottery_devices_core::Proxy::parse_list(&proxies).map_err(AuthError::Misconfigured)?;
-    let ip = match peer.parse::<std::net::IpAddr>() {
-        Ok(peer_ip) => {
-            let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-            vottery_devices_core::client_ip(peer_ip, forwarded, &trusted).to_string()
-        }
-        Err(_) => peer,
-    };
+    let ip = crate::ops::visitor_ip(request).await?;
     Ok(Seen {
         ip,
         user_agent: header(request, "user-agent").unwrap_or_default(),

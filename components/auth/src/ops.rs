@@ -40,7 +40,7 @@ fn new_code(digits: u8) -> Result<OtpCode, AuthError> {
 
 /// The visitor's address: the connection's peer, or behind the proxies in
 /// the `trusted_proxies` variable, the address they forwarded.
-async fn visitor_ip(request: &Request) -> Result<String, AuthError> {
+pub async fn visitor_ip(request: &Request) -> Result<String, AuthError> {
     let peer = kit::client_ip(request);
     let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
     let trusted = vottery_devices_core::Proxy::parse_list(&proxies).map_err(AuthError::Misconfigured)?;
