@@ -41,12 +41,9 @@ fn new_code(digits: u8) -> Result<OtpCode, AuthError> {
 /// The visitor's address: the connection's peer, or behind the proxies in
 /// the `trusted_proxies` variable, the address they forwarded.
 pub async fn visitor_ip(request: &Request) -> Result<String, AuthError> {
-    let peer = kit::client_ip(request);
     let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
-    let trusted = vottery_devices_core::Proxy::parse_list(&proxies).map_err(AuthError::Misconfigured)?;
-    let Ok(peer_ip) = peer.parse::<std::net::IpAddr>() else { return Ok(peer) };
     let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    Ok(vottery_devices_core::client_ip(peer_ip, forwarded, &trusted).to_string())
+    vottery_devices_core::visitor_ip(&kit::client_ip(request), forwarded, &proxies).map_err(AuthError::Misconfigured)
 }
 
 fn header(request: &Request, name: &str) -> String {

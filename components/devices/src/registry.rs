@@ -184,16 +184,10 @@ pub async fn register_current(
         model: header("sec-ch-ua-model"),
     };
     let user_agent = header("user-agent").unwrap_or_default();
-    let peer = kit::client_ip(&request);
     let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
-    let trusted = vottery_devices_core::Proxy::parse_list(&proxies).map_err(DeviceError::Misconfigured)?;
-    let ip = match peer.parse::<std::net::IpAddr>() {
-        Ok(peer_ip) => {
-            let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-            vottery_devices_core::client_ip(peer_ip, forwarded, &trusted).to_string()
-        }
-        Err(_) => peer,
-    };
+    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let ip = vottery_devices_core::visitor_ip(&kit::client_ip(&request), forwarded, &proxies)
+        .map_err(DeviceError::Misconfigured)?;
     let has_body = request.headers().get("content-length").is_some_and(|v| v != "0");
     let body: CurrentBody =
         if has_body { kit::json_body(request, kit::MAX_JSON_BODY).await? } else { CurrentBody::default() };

@@ -12,7 +12,7 @@ mod network;
 
 pub use classify::{ClientHints, Device, DeviceKind, Report, Software, classify};
 pub use error::DeviceError;
-pub use network::{Proxy, client_ip};
+pub use network::{Proxy, client_ip, visitor_ip};
 
 /// What the fingerprint is a keyed hash of: the attributes of a device that
 /// do not change from one visit to the next (no address, no versions but

@@ -67,9 +67,28 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Proxy]) -
     client
 }
 
+/// [`client_ip`] over what a request carries: the peer as the host wrote
+/// it (an unparsable peer is kept as it is), the `X-Forwarded-For` header
+/// and the `trusted_proxies` setting.
+pub fn visitor_ip(peer: &str, forwarded_for: Option<&str>, proxies: &str) -> Result<String, String> {
+    let trusted = Proxy::parse_list(proxies)?;
+    Ok(match peer.parse::<IpAddr>() {
+        Ok(ip) => client_ip(ip, forwarded_for, &trusted).to_string(),
+        Err(_) => peer.to_owned(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn visitor_ip_reads_the_request_as_it_came() {
+        assert_eq!(visitor_ip("10.0.0.1", Some("81.2.69.160"), "10.0.0.0/8"), Ok("81.2.69.160".into()));
+        assert_eq!(visitor_ip("10.0.0.1", Some("81.2.69.160"), ""), Ok("10.0.0.1".into()));
+        assert_eq!(visitor_ip("unix-socket", None, ""), Ok("unix-socket".into()));
+        assert!(visitor_ip("10.0.0.1", None, "not a proxy").is_err());
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
