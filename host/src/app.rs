@@ -318,6 +318,11 @@ fn engine() -> Result<Engine> {
         .async_stack_keep_resident(128 << 10);
     let mut config = wasmtime::Config::new();
     config.wasm_component_model_async(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // `VOTTERY_PROFILER=perfmap` names the guests' compiled functions for
+    // `perf` (in /tmp/perf-<pid>.map), for profiling a benchmark.
+    if std::env::var("VOTTERY_PROFILER").is_ok_and(|v| v == "perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Ok(Engine::new(&config)?)
 }
 

@@ -16,7 +16,9 @@
 //! `{device_id}` then `POST /api/auth/assert-biometric` `{device_id, credential, device?}`.
 //! The stored credential state is replaced only if unchanged since it was
 //! read (a replay loses the race); a signature counter that goes back
-//! flags the passkey as cloned and refuses it from then on.
+//! flags the passkey as cloned and refuses it from then on. The device's
+//! sighting and the session are then one call and one statement in
+//! `devices`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -221,12 +223,18 @@ async fn seen(request: &Request) -> Result<Seen, Fault> {
     })
 }
 
-async fn register_device(user_id: &str, device_id: &str, seen: &Seen, report: &DeviceReport) -> Result<(), Fault> {
-    let body = json!({
-        "user_id": user_id, "device_id": device_id, "ip": seen.ip, "user_agent": seen.user_agent,
-        "client_hints": seen.hints,
+/// The device as `devices` is told of it.
+fn sighting(seen: &Seen, report: &DeviceReport) -> Value {
+    json!({
+        "ip": seen.ip, "user_agent": seen.user_agent, "client_hints": seen.hints,
         "report": { "form_factor": report.form_factor, "max_touch_points": report.max_touch_points, "native_app": report.native_app },
-    });
+    })
+}
+
+async fn register_device(user_id: &str, device_id: &str, seen: &Seen, report: &DeviceReport) -> Result<(), Fault> {
+    let mut body = sighting(seen, report);
+    body["user_id"] = json!(user_id);
+    body["device_id"] = json!(device_id);
     match kit::chain("devices", "/internal/devices", "auth", &body).await {
         Ok(_) => Ok(()),
         Err(ChainError::Refused(409, _)) => Err(PasskeyError::DeviceTaken.into()),
@@ -234,19 +242,28 @@ async fn register_device(user_id: &str, device_id: &str, seen: &Seen, report: &D
     }
 }
 
-/// Opens a session in `devices` and hands it to the client.
+/// Opens a session in `devices` and hands it to the client. With `seen`,
+/// `devices` records the device's sighting in the same statement (a
+/// returning member's device, registered at enrolment).
 async fn open_session(
     user_id: &str,
     device_id: &str,
     amr: Vec<Amr>,
     report: &DeviceReport,
+    seen: Option<&Seen>,
     extra: Value,
 ) -> Result<kit::Response, Fault> {
     let (refresh, hash) = session::new_refresh_token()?;
     let names: Vec<&str> = amr.iter().map(|a| a.as_str()).collect();
-    let body = json!({ "user_id": user_id, "device_id": device_id, "amr": names, "token_hash": hash });
-    let opened =
-        kit::chain("devices", "/internal/sessions", "auth", &body).await.map_err(|e| session::chained("devices", e))?;
+    let mut body = json!({ "user_id": user_id, "device_id": device_id, "amr": names, "token_hash": hash });
+    if let Some(seen) = seen {
+        body["seen"] = sighting(seen, report);
+    }
+    let opened = match kit::chain("devices", "/internal/sessions", "auth", &body).await {
+        Ok(opened) => opened,
+        Err(ChainError::Refused(409, _)) => return Err(PasskeyError::UnknownCredential.into()),
+        Err(e) => return Err(session::chained("devices", e)),
+    };
     let session_id = opened["session_id"].as_str().unwrap_or_default().to_owned();
     let opened = Opened { user_id: user_id.to_owned(), session_id, device_id: device_id.to_owned(), amr };
     let in_cookie = report.native_app != Some(true);
@@ -427,7 +444,7 @@ async fn complete_enrolment(
             "backup_eligible": passkey.backup_eligible, "backed_up": passkey.backed_up,
         },
     });
-    let answer = open_session(&ceremony.user_id, &ceremony.device_id, amr, report, extra).await?;
+    let answer = open_session(&ceremony.user_id, &ceremony.device_id, amr, report, None, extra).await?;
     context
         .publish(
             "passkey.enrolled",
@@ -526,9 +543,9 @@ pub async fn assert(request: Request) -> Result<kit::Response, Fault> {
     if updated.is_empty() {
         return Err(PasskeyError::Replayed.into());
     }
-    register_device(&user_id, &ceremony.device_id, &seen, &body.device).await?;
     let extra = json!({ "user_id": user_id, "device_id": ceremony.device_id });
-    let answer = open_session(&user_id, &ceremony.device_id, vec![Amr::PasskeyUv], &body.device, extra).await?;
+    let answer =
+        open_session(&user_id, &ceremony.device_id, vec![Amr::PasskeyUv], &body.device, Some(&seen), extra).await?;
     context
         .publish(
             "passkey.asserted",

@@ -78,37 +78,89 @@ async fn locate(ip: std::net::IpAddr) -> Option<Value> {
     }
 }
 
-pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> {
-    let device_id = DeviceId::parse(&body.device_id)?;
-    let user_ok = body.user_id.len() == 36 && body.user_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-    if !user_ok {
-        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
+/// What a request shows of a device (`seen` in `/internal/sessions`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeenBody {
+    ip: String,
+    user_agent: String,
+    #[serde(default)]
+    client_hints: Hints,
+    #[serde(default)]
+    report: Report,
+}
+
+/// A device as a request shows it: classified, fingerprinted and located.
+pub struct Observed {
+    kind: Value,
+    device: vottery_devices_core::Device,
+    fingerprint: Vec<u8>,
+    ip: std::net::IpAddr,
+    place: Value,
+}
+
+impl Observed {
+    /// kind, os, os_version, browser, browser_version, model, fingerprint,
+    /// last_ip, country, region, city: the columns a sighting writes.
+    pub fn columns(&self) -> Vec<ParameterValue> {
+        let text = |v: &Value| v.as_str().map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
+        let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
+        let d = &self.device;
+        vec![
+            text(&self.kind),
+            opt(d.os.as_ref().map(|o| o.name)),
+            opt(d.os.as_ref().and_then(|o| o.version.as_deref())),
+            opt(d.browser.as_ref().map(|b| b.name)),
+            opt(d.browser.as_ref().and_then(|b| b.version.as_deref())),
+            opt(d.model.as_deref()),
+            ParameterValue::Binary(self.fingerprint.clone()),
+            ParameterValue::Str(self.ip.to_string()),
+            text(&self.place["country"]),
+            text(&self.place["region"]),
+            text(&self.place["city"]),
+        ]
     }
+}
+
+/// Classifies, fingerprints and locates the device a request shows.
+pub async fn observe(seen: &SeenBody) -> Result<Observed, DeviceError> {
     let ip: std::net::IpAddr =
-        body.ip.parse().map_err(|_| ValidationError::InvalidField("`ip` is not an address".into()))?;
-    if body.user_agent.len() > 1024 {
+        seen.ip.parse().map_err(|_| ValidationError::InvalidField("`ip` is not an address".into()))?;
+    if seen.user_agent.len() > 1024 {
         return Err(ValidationError::InvalidField("`user_agent` is too long".into()).into());
     }
     let key = kit::variable("fingerprint_key").await.unwrap_or_default();
     if key.len() < 32 {
         return Err(DeviceError::Misconfigured("fingerprint_key must be at least 32 bytes".into()));
     }
-    let h = &body.client_hints;
+    let h = &seen.client_hints;
     let hints = ClientHints {
         platform: h.platform.as_deref(),
         platform_version: h.platform_version.as_deref(),
         mobile: h.mobile.as_deref(),
         model: h.model.as_deref(),
     };
-    let device = classify(&body.user_agent, &hints, &body.report);
+    let device = classify(&seen.user_agent, &hints, &seen.report);
     let fingerprint = digest::hmac_sha256(key.as_bytes(), fingerprint_material(&device, hints.platform).as_bytes());
-    let place = locate(ip).await.unwrap_or(Value::Null);
-    let text = |v: &Value| v.as_str().map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
-    let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
     let kind = serde_json::to_value(device.kind).unwrap_or(Value::Null);
-    let address = kit::variable("pg_url").await.ok_or_else(|| DeviceError::Storage("pg_url is not set".into()))?;
-    let db = Connection::open(address).await.map_err(storage)?;
+    let place = locate(ip).await.unwrap_or(Value::Null);
+    Ok(Observed { kind, device, fingerprint, ip, place })
+}
+
+pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> {
+    let device_id = DeviceId::parse(&body.device_id)?;
+    if !valid_user(&body.user_id) {
+        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
+    }
+    let seen =
+        SeenBody { ip: body.ip, user_agent: body.user_agent, client_hints: body.client_hints, report: body.report };
+    let observed = observe(&seen).await?;
+    let db = member_db().await?;
     let now = kit::now();
+    let mut params =
+        vec![ParameterValue::Str(device_id.as_str().to_owned()), ParameterValue::Str(body.user_id.clone())];
+    params.extend(observed.columns());
+    params.push(ParameterValue::Int64(now));
     let rows = kit::pg::rows(
         &db,
         "INSERT INTO devices.devices (device_id, user_id, kind, os, os_version, browser, browser_version, model, \
@@ -122,28 +174,14 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
              region = EXCLUDED.region, city = EXCLUDED.city, last_seen_at = EXCLUDED.last_seen_at \
              WHERE devices.devices.user_id = EXCLUDED.user_id \
              RETURNING (xmax = 0), extract(epoch FROM first_seen_at)::bigint, trusted, name",
-        vec![
-            ParameterValue::Str(device_id.as_str().to_owned()),
-            ParameterValue::Str(body.user_id.clone()),
-            text(&kind),
-            opt(device.os.as_ref().map(|o| o.name)),
-            opt(device.os.as_ref().and_then(|o| o.version.as_deref())),
-            opt(device.browser.as_ref().map(|b| b.name)),
-            opt(device.browser.as_ref().and_then(|b| b.version.as_deref())),
-            opt(device.model.as_deref()),
-            ParameterValue::Binary(fingerprint.clone()),
-            ParameterValue::Str(ip.to_string()),
-            text(&place["country"]),
-            text(&place["region"]),
-            text(&place["city"]),
-            ParameterValue::Int64(now),
-        ],
+        params,
     )
     .await
     .map_err(storage)?;
     let row = rows.first().ok_or(DeviceError::OtherMember)?;
     let (created, first_seen): (bool, i64) = (column(row, 0)?, column(row, 1)?);
     let (trusted, name): (bool, Option<String>) = (column(row, 2)?, column(row, 3)?);
+    let Observed { kind, device, fingerprint, place, .. } = observed;
     if created {
         let detail = json!({ "kind": kind, "country": place["country"] });
         kit::pg::audit(&db, &body.user_id, "device.registered", device_id.as_str(), "ok", &detail)
@@ -159,6 +197,10 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
         "last_seen_at": now, "trusted": trusted, "name": name,
     });
     Ok(kit::json(if created { 201 } else { 200 }, &answer))
+}
+
+pub fn valid_user(user_id: &str) -> bool {
+    user_id.len() == 36 && user_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
 #[derive(Deserialize, Default)]

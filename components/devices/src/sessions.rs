@@ -12,6 +12,8 @@ use vottery_sessions_core::{Decision, DeviceId, Policy, SessionError, SessionSta
 use vottery_validate::decode_base64url;
 
 use crate::cache::{Cache, publish};
+use crate::registry::SeenBody;
+use vottery_devices_core::DeviceError;
 
 const RACES: usize = 3;
 
@@ -61,36 +63,61 @@ pub struct OpenBody {
     device_id: String,
     amr: Vec<String>,
     token_hash: String,
+    /// The device as the signing-in request shows it: recorded as its
+    /// latest sighting in the same statement, which also requires the
+    /// device to be registered to the member.
+    #[serde(default)]
+    seen: Option<SeenBody>,
 }
 
-/// `POST /internal/sessions`: a new session with its first refresh token.
+/// Opens the session, its first refresh token and its audit row.
+const OPEN: &str = "s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
+         SELECT $1::text::uuid, device_id, string_to_array($3, ','), to_timestamp($5::bigint), to_timestamp($5::bigint) \
+         FROM d RETURNING id, device_id), \
+     t AS (INSERT INTO devices.refresh_tokens (hash, session_id, issued_at) \
+         SELECT $4, id, to_timestamp($5::bigint) FROM s RETURNING session_id) \
+ SELECT t.session_id::text, audit.append('auth', 'session.opened', t.session_id::text, 'ok', \
+     jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id";
+
+/// `POST /internal/sessions`: a new session with its first refresh token,
+/// and with `seen`, the device's sighting; one statement, so all or nothing.
 pub async fn open_session(body: OpenBody) -> Result<kit::Response, SessionError> {
     let device = DeviceId::parse(&body.device_id)?;
     let token_hash = hash("token_hash", &body.token_hash)?;
-    let user_ok = body.user_id.len() == 36 && body.user_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
     let amr_ok = !body.amr.is_empty() && body.amr.iter().all(|a| vottery_sessions_core::Amr::parse(a).is_some());
-    if !user_ok || !amr_ok {
+    if !crate::registry::valid_user(&body.user_id) || !amr_ok {
         return Err(vottery_validate::ValidationError::InvalidField("`user_id` or `amr`".into()).into());
     }
+    let observed = match &body.seen {
+        Some(seen) => Some(crate::registry::observe(seen).await.map_err(|e| match e {
+            DeviceError::Invalid(e) => SessionError::Invalid(e),
+            other => SessionError::Storage(other.to_string()),
+        })?),
+        None => None,
+    };
+    let mut params = vec![
+        ParameterValue::Str(body.user_id.clone()),
+        ParameterValue::Str(device.as_str().to_owned()),
+        ParameterValue::Str(body.amr.join(",")),
+        ParameterValue::Binary(token_hash),
+        ParameterValue::Int64(kit::now()),
+    ];
+    let sql = match &observed {
+        Some(observed) => {
+            params.extend(observed.columns());
+            format!(
+                "WITH d AS (UPDATE devices.devices SET kind = $6, os = $7, os_version = $8, browser = $9, \
+                     browser_version = $10, model = $11, fingerprint = $12, last_ip = $13, country = $14, \
+                     region = $15, city = $16, last_seen_at = to_timestamp($5::bigint) \
+                     WHERE device_id = $2 AND user_id = $1::text::uuid RETURNING device_id), {OPEN}"
+            )
+        }
+        None => format!("WITH d AS (SELECT $2::text AS device_id), {OPEN}"),
+    };
     let db = open().await?;
-    let now = kit::now();
-    let created = rows(
-        &db,
-        "WITH s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
-         VALUES ($1::text::uuid, $2, string_to_array($3, ','), to_timestamp($5::bigint), to_timestamp($5::bigint)) RETURNING id) \
-         INSERT INTO devices.refresh_tokens (hash, session_id, issued_at) SELECT $4, id, to_timestamp($5::bigint) FROM s \
-         RETURNING session_id::text",
-        vec![
-            ParameterValue::Str(body.user_id.clone()),
-            ParameterValue::Str(device.as_str().to_owned()),
-            ParameterValue::Str(body.amr.join(",")),
-            ParameterValue::Binary(token_hash),
-            ParameterValue::Int64(now),
-        ],
-    )
-    .await?;
-    let session_id: String = column(created.first().ok_or_else(|| SessionError::Storage("no session".into()))?, 0)?;
-    audit(&db, "session.opened", &session_id, "ok", &json!({ "device_id": device.as_str() })).await?;
+    let created = rows(&db, &sql, params).await?;
+    let Some(row) = created.first() else { return Err(SessionError::DeviceNotRegistered) };
+    let session_id: String = column(row, 0)?;
     publish("session.opened", json!({ "session_id": session_id, "device_id": device.as_str() })).await;
     Ok(kit::json(201, &json!({ "session_id": session_id })))
 }

@@ -2,7 +2,8 @@
 //! software authenticator:
 //!
 //! - `sql N RP ORIGIN`: SQL inserting N passkeys, one per device
-//!   `bench-pk-<i>` and member, registered as step 3 would store them;
+//!   `bench-pk-<i>` and member, registered as step 3 would store them,
+//!   and their devices;
 //! - `bodies BASE N RP ORIGIN`: for each device, authentication options from
 //!   the app at BASE and the authenticator's answer, one request body per
 //!   line (each usable once).
@@ -56,6 +57,12 @@ fn main() {
                     p.aaguid
                 );
             }
+            println!(
+                "INSERT INTO devices.devices (device_id, user_id, kind, fingerprint, last_ip, first_seen_at, last_seen_at) \
+                 SELECT 'bench-pk-' || i, ('00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid, 'web', \
+                 '\\x00', '127.0.0.1', now(), now() FROM generate_series(0, {}) i;",
+                n - 1
+            );
         }
         Some("bodies") => {
             let (base, n, rp_id, origin) = (&args[2], args[3].parse::<usize>().unwrap(), &args[4], &args[5]);

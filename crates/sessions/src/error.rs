@@ -21,6 +21,8 @@ pub enum SessionError {
     DeviceMismatch,
     #[error("no such session of yours")]
     SessionNotFound,
+    #[error("the device is not registered to this member")]
+    DeviceNotRegistered,
     #[error("storage is unavailable: {0}")]
     Storage(String),
 }
@@ -36,6 +38,7 @@ impl SessionError {
             Self::SessionExpired => "session_expired",
             Self::DeviceMismatch => "device_mismatch",
             Self::SessionNotFound => "session_not_found",
+            Self::DeviceNotRegistered => "device_not_registered",
             Self::Storage(_) => "storage_unavailable",
         }
     }
@@ -64,6 +67,7 @@ impl SessionError {
                 Problem::new(503, self.code(), "Service unavailable").with_detail("storage is unavailable")
             }
             Self::SessionNotFound => Problem::new(404, self.code(), "Not found").with_detail(self.to_string()),
+            Self::DeviceNotRegistered => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
             _ => Problem::new(401, self.code(), "Unauthorized").with_detail(self.to_string()),
         }
     }
@@ -84,6 +88,7 @@ mod tests {
             (SessionError::SessionExpired, 401, "session_expired"),
             (SessionError::DeviceMismatch, 401, "device_mismatch"),
             (SessionError::SessionNotFound, 404, "session_not_found"),
+            (SessionError::DeviceNotRegistered, 409, "device_not_registered"),
             (SessionError::Storage("redis at 10.0.0.9".into()), 503, "storage_unavailable"),
         ];
         for (error, status, code) in cases {

@@ -111,3 +111,42 @@ fn registration_survives_a_geolocation_outage_and_refuses_bad_input() {
     let unkeyed = start(&dead, "");
     unkeyed.register(&iphone(USER, "ios-device-0004", LONDON)).assert_problem(503, "misconfigured");
 }
+
+#[test]
+fn a_sign_in_records_the_sighting_with_its_session_on_the_members_device_only() {
+    let app = start(&geo(), KEY);
+    assert_eq!(app.register(&iphone(USER, "ios-device-0003", "10.0.0.7")).status, 201);
+    let open = |user: &str, device: &str, hash: &str| {
+        let newer = IPHONE.replace("OS 17_1_2", "OS 17_4");
+        let seen = json!({ "ip": LONDON, "user_agent": newer, "report": { "max_touch_points": 5 } });
+        let body =
+            json!({ "user_id": user, "device_id": device, "amr": ["passkey-uv"], "token_hash": hash, "seen": seen });
+        app.host.send_with(
+            "POST",
+            "/probe/forward?url=http://devices.spin.internal/internal/sessions",
+            Some(&body.to_string()),
+            &[("vottery-caller", "auth")],
+        )
+    };
+    let written = "SELECT (SELECT count(*) FROM devices.sessions) || '/' || (SELECT count(*) FROM devices.refresh_tokens) \
+                   || '/' || (SELECT count(*) FROM audit.events WHERE action = 'session.opened')";
+
+    // The member's registered device: seen again and a session, together.
+    let opened = open(USER, "ios-device-0003", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let device = app.db.query("SELECT os_version, last_ip, country, city FROM devices.devices");
+    assert_eq!(
+        device[0].iter().map(|c| c.as_deref()).collect::<Vec<_>>(),
+        [Some("17.4"), Some(LONDON), Some("GB"), Some("London")]
+    );
+    assert_eq!(app.db.query(written)[0][0].as_deref(), Some("1/1/1"));
+
+    // Another member's device, or one never registered: nothing written.
+    open(OTHER, "ios-device-0003", "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8")
+        .assert_problem(409, "device_not_registered");
+    open(USER, "ios-device-9999", "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8")
+        .assert_problem(409, "device_not_registered");
+    assert_eq!(app.db.query(written)[0][0].as_deref(), Some("1/1/1"));
+    assert_eq!(app.db.query("SELECT user_id::text, last_ip FROM devices.devices")[0][1].as_deref(), Some(LONDON));
+    assert_eq!(app.db.query("SELECT audit.first_broken_link()")[0][0], None);
+}

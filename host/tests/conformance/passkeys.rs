@@ -187,6 +187,12 @@ fn step_three_enrols_a_passkey_then_the_member_returns_with_it() {
         assert_eq!(back.status, 201, "{}", back.body);
         assert_eq!(claims(back.json()["access_token"].as_str().unwrap())["amr"], json!(["passkey-uv"]));
         assert_eq!(app.db.query("SELECT sign_count::text FROM auth.passkeys")[0][0].as_deref(), Some("2"));
+        // The sign-in's sighting of the device went with its session.
+        let sessions = app.db.query(
+            "SELECT count(*)::text, (SELECT last_seen_at >= max(s.created_at) FROM devices.devices)::text \
+             FROM devices.sessions s",
+        );
+        assert_eq!((sessions[0][0].as_deref(), sessions[0][1].as_deref()), (Some("2"), Some("true")));
 
         let audit = format!("{:?}", app.db.query("SELECT action FROM audit.events ORDER BY id"));
         for action in ["passkey.enrolled", "passkey.asserted", "device.registered", "session.opened"] {
