@@ -148,17 +148,21 @@ pub async fn observe(seen: &SeenBody) -> Result<Observed, DeviceError> {
 }
 
 pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> {
-    let device_id = DeviceId::parse(&body.device_id)?;
-    if !valid_user(&body.user_id) {
-        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
-    }
     let seen =
         SeenBody { ip: body.ip, user_agent: body.user_agent, client_hints: body.client_hints, report: body.report };
-    let observed = observe(&seen).await?;
+    register_seen(&body.user_id, &body.device_id, &seen).await
+}
+
+/// Registers the device, or updates it if it is already the member's.
+async fn register_seen(user_id: &str, device_id: &str, seen: &SeenBody) -> Result<kit::Response, DeviceError> {
+    let device_id = DeviceId::parse(device_id)?;
+    if !valid_user(user_id) {
+        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
+    }
+    let observed = observe(seen).await?;
     let db = member_db().await?;
     let now = kit::now();
-    let mut params =
-        vec![ParameterValue::Str(device_id.as_str().to_owned()), ParameterValue::Str(body.user_id.clone())];
+    let mut params = vec![ParameterValue::Str(device_id.as_str().to_owned()), ParameterValue::Str(user_id.to_owned())];
     params.extend(observed.columns());
     params.push(ParameterValue::Int64(now));
     let rows = kit::pg::rows(
@@ -184,9 +188,7 @@ pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> 
     let Observed { kind, device, fingerprint, place, .. } = observed;
     if created {
         let detail = json!({ "kind": kind, "country": place["country"] });
-        kit::pg::audit(&db, &body.user_id, "device.registered", device_id.as_str(), "ok", &detail)
-            .await
-            .map_err(storage)?;
+        kit::pg::audit(&db, user_id, "device.registered", device_id.as_str(), "ok", &detail).await.map_err(storage)?;
         let event = json!({ "device_id": device_id.as_str(), "kind": kind, "country": place["country"] });
         crate::cache::publish("device.registered", event).await;
     }
@@ -233,15 +235,8 @@ pub async fn register_current(
     let has_body = request.headers().get("content-length").is_some_and(|v| v != "0");
     let body: CurrentBody =
         if has_body { kit::json_body(request, kit::MAX_JSON_BODY).await? } else { CurrentBody::default() };
-    register(RegisterBody {
-        user_id: member.user_id.clone(),
-        device_id: member.device_id.clone(),
-        ip,
-        user_agent,
-        client_hints,
-        report: body.device,
-    })
-    .await
+    let seen = SeenBody { ip, user_agent, client_hints, report: body.device };
+    register_seen(&member.user_id, &member.device_id, &seen).await
 }
 
 async fn member_db() -> Result<Connection, DeviceError> {

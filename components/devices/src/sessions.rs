@@ -70,14 +70,31 @@ pub struct OpenBody {
     seen: Option<SeenBody>,
 }
 
-/// Opens the session, its first refresh token and its audit row.
-const OPEN: &str = "s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
+/// Opens the session, its first refresh token and its audit row, on the
+/// device `d` names.
+macro_rules! open_on_d {
+    () => {
+        "s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
          SELECT $1::text::uuid, device_id, string_to_array($3, ','), to_timestamp($5::bigint), to_timestamp($5::bigint) \
          FROM d RETURNING id, device_id), \
      t AS (INSERT INTO devices.refresh_tokens (hash, session_id, issued_at) \
          SELECT $4, id, to_timestamp($5::bigint) FROM s RETURNING session_id) \
  SELECT t.session_id::text, audit.append('auth', 'session.opened', t.session_id::text, 'ok', \
-     jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id";
+     jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id"
+    };
+}
+
+/// The device seen again (only if registered to the member), then the session.
+const OPEN_SIGHTED: &str = concat!(
+    "WITH d AS (UPDATE devices.devices SET kind = $6, os = $7, os_version = $8, browser = $9, \
+         browser_version = $10, model = $11, fingerprint = $12, last_ip = $13, country = $14, \
+         region = $15, city = $16, last_seen_at = to_timestamp($5::bigint) \
+         WHERE device_id = $2 AND user_id = $1::text::uuid RETURNING device_id), ",
+    open_on_d!()
+);
+
+/// The session alone.
+const OPEN: &str = concat!("WITH d AS (SELECT $2::text AS device_id), ", open_on_d!());
 
 /// `POST /internal/sessions`: a new session with its first refresh token,
 /// and with `seen`, the device's sighting; one statement, so all or nothing.
@@ -105,17 +122,12 @@ pub async fn open_session(body: OpenBody) -> Result<kit::Response, SessionError>
     let sql = match &observed {
         Some(observed) => {
             params.extend(observed.columns());
-            format!(
-                "WITH d AS (UPDATE devices.devices SET kind = $6, os = $7, os_version = $8, browser = $9, \
-                     browser_version = $10, model = $11, fingerprint = $12, last_ip = $13, country = $14, \
-                     region = $15, city = $16, last_seen_at = to_timestamp($5::bigint) \
-                     WHERE device_id = $2 AND user_id = $1::text::uuid RETURNING device_id), {OPEN}"
-            )
+            OPEN_SIGHTED
         }
-        None => format!("WITH d AS (SELECT $2::text AS device_id), {OPEN}"),
+        None => OPEN,
     };
     let db = open().await?;
-    let created = rows(&db, &sql, params).await?;
+    let created = rows(&db, sql, params).await?;
     let Some(row) = created.first() else { return Err(SessionError::DeviceNotRegistered) };
     let session_id: String = column(row, 0)?;
     publish("session.opened", json!({ "session_id": session_id, "device_id": device.as_str() })).await;
