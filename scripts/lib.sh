@@ -50,6 +50,14 @@ ensure_postgres() {
     pg_ready || { echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1; }
 }
 
+# The openssl CLI: the host's PostgreSQL TLS tests make their CA and
+# server certificates with it.
+ensure_openssl() {
+    if ! command -v openssl >/dev/null; then
+        apt_install openssl
+    fi
+}
+
 redis_ready() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
 
 ensure_redis() {
@@ -67,14 +75,21 @@ ensure_redis() {
 }
 
 COMPONENTS=(gateway crypto auth users security devices)
+# Everything compiled for wasm32-wasip2: the components and the host's test
+# fixtures, always together, so their dependencies are built with one set of
+# features (the host's tests build the same list).
+WASM_PACKAGES=()
+for c in "${COMPONENTS[@]}"; do WASM_PACKAGES+=(-p "vottery-$c"); done
+for f in "$ROOT"/host/tests/fixtures/*/; do WASM_PACKAGES+=(-p "fixture-$(basename "$f")"); done
 
+# One cargo invocation for every native target (binaries, tests, benches of
+# the default members), so the host, the tools and the tests share one
+# feature set and wasmtime is compiled once; clippy checks the same set.
 build_all() {
-    log "building the host and tools"
-    cargo build --release -p vottery-host -p vottery-migrate -p vottery-outbox
+    log "building the host, the tools and the tests"
+    cargo build --release --all-targets
     log "building the components (wasm32-wasip2)"
-    local packages=()
-    for c in "${COMPONENTS[@]}"; do packages+=(-p "vottery-$c"); done
-    cargo build --release --target wasm32-wasip2 "${packages[@]}"
+    cargo build --release --target wasm32-wasip2 "${WASM_PACKAGES[@]}"
 }
 
 # Development secrets, made once per checkout and never committed.

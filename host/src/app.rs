@@ -217,9 +217,19 @@ impl App {
     ) -> http::Response<OutgoingBody> {
         let (mut parts, body) = request.into_parts();
         parts.headers.remove(http::header::HOST);
+        crate::headers::strip_hop_by_hop(&mut parts.headers);
         let path = parts.uri.path().to_owned();
         let full = format!("http://localhost{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-        crate::server::set_spin_headers(&mut parts.headers, &full, "/...", "/...", "", &path, "0.0.0.0:0", &[]);
+        crate::headers::SpinHeaders {
+            full_url: &full,
+            matched_route: "/...",
+            raw_route: "/...",
+            component_route: "",
+            path_info: &path,
+            client_addr: "0.0.0.0:0",
+            params: &[],
+        }
+        .append_to(&mut parts.headers);
         let request = http::Request::from_parts(parts, body.map_err(handler::ErrorCode::from).boxed_unsync());
         match self.handle(index, request).await {
             Ok(response) => response,

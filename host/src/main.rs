@@ -4,6 +4,7 @@
 mod app;
 mod bindings;
 mod compose;
+mod headers;
 mod instances;
 mod kv;
 mod manifest;
@@ -51,23 +52,36 @@ struct Cli {
     /// Where compiled components are cached.
     #[arg(long, env = "VOTTERY_COMPILE_CACHE")]
     cache_dir: Option<PathBuf>,
-    /// Log as JSON lines.
-    #[arg(long)]
-    json_logs: bool,
+    /// `text` (plain, coloured only on a terminal) or `json` (one object a line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Instead of serving, time this many instantiations of each component
     /// and print the figures (benchmarking).
     #[arg(long, hide = true)]
     measure_instantiation: Option<usize>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs go to stderr at `VOTTERY_LOG` (default `info`: start-up, warnings,
+/// failures; one line per request only at `debug`).
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOTTERY_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VOTTERY_LOG").unwrap_or_else(|_| "info".into());
-    if cli.json_logs {
-        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    }
+    init_logs(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

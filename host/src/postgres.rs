@@ -1,7 +1,8 @@
 //! `spin:postgres/postgres@4.2.0` over tokio-postgres, with one connection
-//! pool per address. A connection is checked against the component's
-//! `allowed_outbound_hosts` before it is opened; every parameter and column
-//! type of the interface is converted both ways.
+//! pool per address and guest root certificate. A connection is checked
+//! against the component's `allowed_outbound_hosts` before it is opened, and
+//! uses TLS unless its address says `sslmode=disable` (see [`tls`]); every
+//! parameter and column type of the interface is converted both ways.
 
 // The interface's error type is what every conversion here returns.
 #![allow(clippy::result_large_err)]
@@ -23,6 +24,8 @@ use crate::bindings::postgres::{
 };
 use crate::state::StoreData;
 
+mod tls;
+
 type BoxError = Box<dyn StdError + Sync + Send>;
 type RangeOut<U> = (Option<(U, RangeBoundKind)>, Option<(U, RangeBoundKind)>);
 
@@ -32,38 +35,92 @@ pub struct Connection {
 
 pub struct ConnectionBuilder {
     address: String,
+    root_ca: Option<tls::RootCa>,
 }
 
-/// Connection pools by address, shared by every component of the app.
+/// A pool's key: the address and the digest of the guest's root certificate.
+type PoolKey = (String, Option<String>);
+
+/// Connection pools by address and root certificate, shared by every
+/// component of the app.
 #[derive(Default)]
 pub struct Pools {
-    pools: Mutex<HashMap<String, deadpool_postgres::Pool>>,
+    pools: Mutex<HashMap<PoolKey, deadpool_postgres::Pool>>,
 }
 
 impl Pools {
-    async fn connect(&self, address: &str, config: tokio_postgres::Config) -> Result<Connection, Error> {
-        let pool = {
-            let mut pools = self.pools.lock().map_err(|_| Error::Other("pool lock poisoned".into()))?;
-            match pools.get(address) {
-                Some(pool) => pool.clone(),
-                None => {
-                    let manager = deadpool_postgres::Manager::from_config(
-                        config,
-                        tokio_postgres::NoTls,
-                        deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
-                    );
-                    let pool = deadpool_postgres::Pool::builder(manager)
-                        .max_size(32)
-                        .build()
-                        .map_err(|e| Error::ConnectionFailed(e.to_string()))?;
-                    pools.insert(address.to_owned(), pool.clone());
-                    pool
-                }
+    fn locked(&self) -> Result<std::sync::MutexGuard<'_, HashMap<PoolKey, deadpool_postgres::Pool>>, Error> {
+        self.pools.lock().map_err(|_| Error::Other("pool lock poisoned".into()))
+    }
+
+    async fn connect(
+        &self,
+        address: &str,
+        config: tokio_postgres::Config,
+        root_ca: Option<tls::RootCa>,
+    ) -> Result<Connection, Error> {
+        let key = (address.to_owned(), root_ca.as_ref().map(|ca| ca.hash().to_owned()));
+        let server = server_of(&config);
+        let existing = self.locked()?.get(&key).cloned();
+        let pool = match existing {
+            Some(pool) => pool,
+            None => {
+                // Reading the system's root store blocks: off the executor.
+                let manager = tokio::task::spawn_blocking(move || tls::manager(config, root_ca.as_ref()))
+                    .await
+                    .map_err(|e| Error::Other(format!("building the connection pool: {e}")))?
+                    .map_err(|e| failed(&server, e))?;
+                let pool = deadpool_postgres::Pool::builder(manager)
+                    .max_size(32)
+                    .build()
+                    .map_err(|e| failed(&server, e.to_string()))?;
+                self.locked()?.entry(key).or_insert(pool).clone()
             }
         };
-        let client = pool.get().await.map_err(|e| Error::ConnectionFailed(e.to_string()))?;
+        let client = pool.get().await.map_err(|e| failed(&server, error_chain(&e)))?;
         Ok(Connection { client: Arc::new(client) })
     }
+}
+
+/// A connection that could not be made: the guest gets the cause as
+/// `connection-failed`, and the host's log has it too.
+fn failed(server: &str, cause: String) -> Error {
+    tracing::warn!(server, "PostgreSQL connection failed: {cause}");
+    Error::ConnectionFailed(cause)
+}
+
+/// The servers an address names, as `host:port` (for the log: no credentials).
+fn server_of(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    let servers: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = ports.get(i).or_else(|| ports.first()).copied().unwrap_or(5432);
+            match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                Host::Unix(path) => path.display().to_string(),
+            }
+        })
+        .collect();
+    servers.join(",")
+}
+
+/// An error and its causes, each once (a cause whose text the message
+/// already carries is not repeated).
+fn error_chain(e: &dyn StdError) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Parses the address and checks every host it names against the allow-list.
@@ -91,6 +148,7 @@ fn permitted(data: &StoreData, address: &str) -> Result<tokio_postgres::Config, 
 async fn open(
     accessor: &Accessor<impl Send, HasSelf<StoreData>>,
     address: String,
+    root_ca: Option<tls::RootCa>,
 ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
     let checked = accessor.with(|mut access| {
         let data = access.get();
@@ -100,7 +158,7 @@ async fn open(
         Ok(found) => found,
         Err(e) => return Ok(Err(e)),
     };
-    let connection = match services.postgres.connect(&address, config).await {
+    let connection = match services.postgres.connect(&address, config, root_ca).await {
         Ok(connection) => connection,
         Err(e) => return Ok(Err(e)),
     };
@@ -108,13 +166,17 @@ async fn open(
 }
 
 /// `open` and `build` without `-async`: the guest waits for the answer.
-async fn open_blocking(data: &mut StoreData, address: String) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
+async fn open_blocking(
+    data: &mut StoreData,
+    address: String,
+    root_ca: Option<tls::RootCa>,
+) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
     let config = match permitted(data, &address) {
         Ok(config) => config,
         Err(e) => return Ok(Err(e)),
     };
     let services = data.component.services.clone();
-    match services.postgres.connect(&address, config).await {
+    match services.postgres.connect(&address, config, root_ca).await {
         Ok(connection) => Ok(Ok(data.table().push(connection)?)),
         Err(e) => Ok(Err(e)),
     }
@@ -161,7 +223,7 @@ impl<T: Send> HostConnectionWithStore<T> for HasSelf<StoreData> {
         accessor: &Accessor<T, Self>,
         address: String,
     ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        open(accessor, address).await
+        open(accessor, address, None).await
     }
 
     async fn query_async(
@@ -198,14 +260,15 @@ impl<T: Send> HostConnectionBuilderWithStore<T> for HasSelf<StoreData> {
         accessor: &Accessor<T, Self>,
         builder: Resource<ConnectionBuilder>,
     ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        let address = accessor.with(|mut access| access.get().table().get(&builder).map(|b| b.address.clone()))?;
-        open(accessor, address).await
+        let (address, root_ca) = accessor
+            .with(|mut access| access.get().table().get(&builder).map(|b| (b.address.clone(), b.root_ca.clone())))?;
+        open(accessor, address, root_ca).await
     }
 }
 
 impl HostConnection for StoreData {
     async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        open_blocking(self, address).await
+        open_blocking(self, address, None).await
     }
 
     async fn query(
@@ -241,23 +304,29 @@ impl HostConnection for StoreData {
 
 impl HostConnectionBuilder for StoreData {
     async fn new(&mut self, address: String) -> wasmtime::Result<Resource<ConnectionBuilder>> {
-        Ok(self.table().push(ConnectionBuilder { address })?)
+        Ok(self.table().push(ConnectionBuilder { address, root_ca: None })?)
     }
 
     async fn set_ca_root(
         &mut self,
-        _builder: Resource<ConnectionBuilder>,
-        _certificate: String,
+        builder: Resource<ConnectionBuilder>,
+        certificate: String,
     ) -> wasmtime::Result<Result<(), Error>> {
-        Ok(Err(Error::Other("TLS connections are not supported by this host".into())))
+        let Some(root_ca) = tls::RootCa::from_pem(&certificate) else {
+            // Spin's text, word for word.
+            return Ok(Err(Error::Other("invalid root certificate: invalid root certificate".into())));
+        };
+        self.table().get_mut(&builder)?.root_ca = Some(root_ca);
+        Ok(Ok(()))
     }
 
     async fn build(
         &mut self,
         builder: Resource<ConnectionBuilder>,
     ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        let address = self.table().get(&builder)?.address.clone();
-        open_blocking(self, address).await
+        let builder = self.table().get(&builder)?;
+        let (address, root_ca) = (builder.address.clone(), builder.root_ca.clone());
+        open_blocking(self, address, root_ca).await
     }
 
     async fn drop(&mut self, builder: Resource<ConnectionBuilder>) -> wasmtime::Result<()> {

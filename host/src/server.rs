@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::HeaderValue;
+use http::uri::Authority;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -17,6 +18,7 @@ use tokio::net::TcpListener;
 use wasmtime_wasi_http::handler;
 
 use crate::app::{App, OutgoingBody};
+use crate::headers::{self, HeadError};
 
 /// Serves `app` on `listener` until the process ends.
 pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
@@ -36,7 +38,9 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
                 let app = app.clone();
                 async move { Ok::<_, std::convert::Infallible>(handle(&app, request, peer, local).await) }
             });
-            let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .max_buf_size(2 * headers::MAX_HEAD_BYTES)
+                .serve_connection(TokioIo::new(stream), service);
             if let Err(error) = connection.await {
                 tracing::debug!("connection from {peer} ended: {error}");
             }
@@ -57,32 +61,31 @@ async fn handle(
         return response;
     }
     let Some(matched) = app.router.find(&path) else {
-        tracing::info!(%method, %path, status = 404, "no route");
+        tracing::debug!(%method, %path, status = 404, "no route");
         return problem_response(404, "route_not_found", "No such route", &format!("no route for {path}"));
     };
     let runtime = app.runtime(matched.route.component);
     let (mut parts, body) = request.into_parts();
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map_or_else(|| local.to_string(), str::to_owned);
-    let full_url = format!("http://{host}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-    set_spin_headers(
-        &mut parts.headers,
-        &full_url,
-        &matched.route.based,
-        &matched.route.raw,
-        matched.route.component_route(),
-        &matched.path_info,
-        &peer.to_string(),
-        &matched.params,
-    );
-    if parts.uri.authority().is_none()
-        && let Ok(uri) = full_url.parse()
-    {
-        parts.uri = uri;
+    let authority = match checked_head(&parts, local) {
+        Ok(authority) => authority,
+        Err(refused) => {
+            tracing::debug!(%method, %path, status = refused.status(), "request head refused: {refused:?}");
+            return problem_response(refused.status(), refused.code(), refused.title(), &refused.detail());
+        }
+    };
+    headers::strip_hop_by_hop(&mut parts.headers);
+    parts.uri = headers::guest_uri(authority, &parts.uri);
+    let full_url = parts.uri.to_string();
+    headers::SpinHeaders {
+        full_url: &full_url,
+        matched_route: &matched.route.based,
+        raw_route: &matched.route.raw,
+        component_route: matched.route.component_route(),
+        path_info: &matched.path_info,
+        client_addr: &peer.to_string(),
+        params: &matched.params,
     }
+    .append_to(&mut parts.headers);
     let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
     let body = body.map_err(|e| handler::ErrorCode::from(hyper_error(e))).boxed_unsync();
     let index = matched.route.component;
@@ -97,7 +100,7 @@ async fn handle(
             }
         }
     };
-    tracing::info!(
+    tracing::debug!(
         component = %runtime.id,
         request_id = %response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or(&request_id),
         %method,
@@ -107,6 +110,15 @@ async fn handle(
         "request"
     );
     response
+}
+
+/// The checks on a request's head before any guest runs: its size, then
+/// its authority.
+fn checked_head(parts: &http::request::Parts, local: SocketAddr) -> Result<Authority, HeadError> {
+    if headers::head_size(&parts.headers) > headers::MAX_HEAD_BYTES {
+        return Err(HeadError::TooLarge);
+    }
+    headers::authority(&parts.uri, &parts.headers, parts.version, local)
 }
 
 fn hyper_error(error: hyper::Error) -> wasmtime_wasi_http::p3::bindings::http::types::ErrorCode {
@@ -123,36 +135,6 @@ fn well_known(app: &App, path: &str) -> Option<http::Response<OutgoingBody>> {
         }
         _ => problem_response(404, "route_not_found", "No such route", &format!("no route for {path}")),
     })
-}
-
-/// Appends the headers Spin gives a component (client copies are kept, as
-/// Spin does: the component sees them first).
-#[allow(clippy::too_many_arguments)]
-pub fn set_spin_headers(
-    headers: &mut HeaderMap,
-    full_url: &str,
-    matched_route: &str,
-    raw_route: &str,
-    component_route: &str,
-    path_info: &str,
-    client_addr: &str,
-    params: &[(String, String)],
-) {
-    let mut add = |name: &str, value: &str| {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            headers.append(name, value);
-        }
-    };
-    add("spin-path-info", path_info);
-    add("spin-full-url", full_url);
-    add("spin-matched-route", matched_route);
-    add("spin-base-path", "/");
-    add("spin-raw-component-route", raw_route);
-    add("spin-component-route", component_route);
-    add("spin-client-addr", client_addr);
-    for (name, value) in params {
-        add(&format!("spin-path-match-{}", name.to_ascii_lowercase().replace('_', "-")), value);
-    }
 }
 
 fn text_response(status: u16, content_type: &'static str, body: Bytes) -> http::Response<OutgoingBody> {

@@ -101,7 +101,10 @@ impl WasiHttpHooks for Outbound {
                     response.map(|body| body.map_err(|e| ErrorCode::InternalError(Some(e.to_string()))).boxed_unsync());
                 return Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>));
             }
-            let (response, io) = wasmtime_wasi_http::p3::default_send_request(request, options).await?;
+            let (mut response, io) = wasmtime_wasi_http::p3::default_send_request(request, options).await?;
+            // The guest reads these fields and may forward them: nothing
+            // about the upstream connection may come along.
+            crate::headers::strip_hop_by_hop(response.headers_mut());
             Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }

@@ -219,6 +219,10 @@ async fn seen(request: &Request) -> Result<Seen, Fault> {
             "platform_version": header(request, "sec-ch-ua-platform-version"),
             "mobile": header(request, "sec-ch-ua-mobile"),
             "model": header(request, "sec-ch-ua-model"),
+            "full_version_list": request
+                .headers()
+                .get("sec-ch-ua-full-version-list")
+                .and_then(|v| v.to_str().ok()),
         }),
     })
 }

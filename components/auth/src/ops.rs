@@ -5,6 +5,7 @@ use futures::future::join;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::Request;
+use spin_sdk::pg::Connection as Pg;
 use spin_sdk::wasip3::clocks::monotonic_clock;
 use vottery_auth_core::{
     AuthError, Channel, Flow, FlowId, Language, OtpCode, SendCounts, SendScope, Step, approved, check_lockout,
@@ -16,7 +17,7 @@ use vottery_validate::{Email, PhoneE164, ValidationError, decode_base64url, enco
 
 use crate::delivery::{Outcome, deliver, exchange, sleep_us};
 use crate::settings::{Core, Sending};
-use crate::store::{Store, Timing, audit, audit_log};
+use crate::store::{Loaded, Store, Timing, audit, audit_log};
 
 type Reply = Result<kit::Response, AuthError>;
 
@@ -42,8 +43,9 @@ fn new_code(digits: u8) -> Result<OtpCode, AuthError> {
 /// the `trusted_proxies` variable, the address they forwarded.
 pub async fn visitor_ip(request: &Request) -> Result<String, AuthError> {
     let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
-    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    vottery_devices_core::visitor_ip(&kit::client_ip(request), forwarded, &proxies).map_err(AuthError::Misconfigured)
+    let forwarded = kit::forwarded_for(request);
+    vottery_devices_core::visitor_ip(&kit::client_ip(request), forwarded.as_deref(), &proxies)
+        .map_err(AuthError::Misconfigured)
 }
 
 fn header(request: &Request, name: &str) -> String {
@@ -63,6 +65,11 @@ fn open_contacts(core: &Core, flow: &Flow) -> Result<(Email, PhoneE164), AuthErr
     let v: Value = serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))?;
     let email = Email::parse(v["email"].as_str().unwrap_or_default())?;
     Ok((email, PhoneE164::parse(v["phone"].as_str().unwrap_or_default(), None)?))
+}
+
+/// The keyed tag of an email and phone pair, which the lockout counts by.
+fn pair_tag(core: &Core, email: &Email, phone: &PhoneE164) -> String {
+    core.keyed.tag("pair", &format!("{}\n{}", email.as_str(), phone.as_str()))
 }
 
 fn counters(core: &Core, ip: &str, email: &Email, phone: &PhoneE164, scopes: &[SendScope]) -> Vec<String> {
@@ -93,7 +100,7 @@ async fn admit(
     let admission = store
         .admit(contact, &keys.iter().map(|k| format!("{k}:{window}")).collect::<Vec<_>>(), core.policy.send_window)
         .await?;
-    check_lockout(admission.failures, admission.lock_ttl, &core.policy)?;
+    check_lockout(&admission.lock, &core.policy)?;
     let counts = SendCounts { counts: scopes.iter().copied().zip(admission.counts).collect() };
     counts.check(now, &core.policy)?;
     Ok((admission.send_time_us, admission.overshoot_us))
@@ -223,7 +230,7 @@ pub async fn send_otp(request: Request) -> Reply {
     }
     let sending = Sending::load().await?;
     let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
-    let contact = core.keyed.tag("email", email.as_str());
+    let contact = pair_tag(&core, &email, &phone);
     let scopes = SendScope::ALL;
     let keys = counters(&core, &ip, &email, &phone, &scopes);
     let (mean_send_us, overshoot_us) = admit(&store, &core, &contact, &keys, &scopes, now).await?;
@@ -380,13 +387,34 @@ async fn enrolment_token(core: &Core, flow: &Flow, now: i64) -> Result<String, A
     answer["token"].as_str().map(str::to_owned).ok_or_else(|| AuthError::Internal("no token in the answer".into()))
 }
 
-/// `POST /api/auth/verify-otp`: one or both codes.
+/// `POST /api/auth/verify-otp`: one or both codes. Each code spends one
+/// try of the flow's pair of contacts, reserved before any code is compared
+/// and given back unless it was a wrong guess.
 pub async fn verify_otp(request: Request) -> Reply {
     let ip = visitor_ip(&request).await?;
     let body: VerifyBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let id = FlowId::parse(&body.flow_id)?;
     let core = Core::load().await?;
-    let digits = core.policy.code_digits;
+    let codes = presented_codes(&body, core.policy.code_digits)?;
+    let now = kit::now();
+    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
+    let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
+    let pair = loaded.flow.contact.clone();
+    if let Err(locked) = store.reserve(&pair, codes.len(), &core.policy).await {
+        audit(&db, "visitor", "otp.verify", id.as_str(), locked.code(), &json!({ "ip": ip })).await?;
+        return Err(locked);
+    }
+    let mut tally = Tally { wrong: codes.len(), completed: false };
+    let answer = check_codes(&core, &store, &db, &ip, &codes, loaded, now, &mut tally).await;
+    let returned = codes.len().saturating_sub(tally.wrong);
+    if store.settle(&pair, returned, tally.completed, &core.policy).await?.is_some() {
+        audit(&db, "system", "otp.lockout", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
+        store.publish(&event("otp.locked_out", &id, now, json!({}))).await;
+    }
+    answer
+}
+
+fn presented_codes(body: &VerifyBody, digits: u8) -> Result<Vec<(Channel, OtpCode)>, AuthError> {
     let mut codes = Vec::new();
     if let Some(raw) = &body.email_code {
         codes.push((Channel::Email, OtpCode::parse(raw, digits)?));
@@ -397,23 +425,44 @@ pub async fn verify_otp(request: Request) -> Reply {
     if codes.is_empty() {
         return Err(ValidationError::MissingField("email_code or sms_code".into()).into());
     }
-    let now = kit::now();
-    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
-    for _ in 0..CAS_RETRIES {
-        let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
-        let (failures, ttl) = store.lockout(&loaded.flow.contact).await?;
-        if let Err(locked) = check_lockout(failures, ttl, &core.policy) {
-            audit(&db, "visitor", "otp.verify", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
-            return Err(locked);
+    Ok(codes)
+}
+
+/// What a verify request's codes turned out to be: wrong guesses (every
+/// code counts as one until it is known not to be) and whether the flow is
+/// now complete.
+struct Tally {
+    wrong: usize,
+    completed: bool,
+}
+
+/// Checks the codes against the flow and stores the outcome, retrying when
+/// a concurrent request changed the flow in between.
+#[allow(clippy::too_many_arguments)]
+async fn check_codes(
+    core: &Core,
+    store: &Store,
+    db: &Pg,
+    ip: &str,
+    codes: &[(Channel, OtpCode)],
+    first: Loaded,
+    now: i64,
+    tally: &mut Tally,
+) -> Reply {
+    let id = first.flow.id.clone();
+    let mut loaded = first;
+    for attempt in 0..CAS_RETRIES {
+        if attempt > 0 {
+            loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
         }
         let mut flow = loaded.flow.clone();
         let mut first_error = None;
-        let mut wrong = 0_u32;
-        for (channel, code) in &codes {
+        let mut wrong = 0_usize;
+        for (channel, code) in codes {
             let checked = if flow.channel(*channel).external {
                 match flow.checkable(*channel, now, &core.policy) {
                     Ok(()) => {
-                        let same = provider_check(&core, &flow, *channel, code).await?;
+                        let same = provider_check(core, &flow, *channel, code).await?;
                         flow.settle(*channel, same, now, &core.policy)
                     }
                     Err(e) => Err(e),
@@ -422,16 +471,16 @@ pub async fn verify_otp(request: Request) -> Reply {
                 flow.verify(*channel, code, &core.keyed, now, &core.policy)
             };
             if let Err(e) = checked {
-                wrong += u32::from(matches!(e, AuthError::CodeInvalid { .. }));
+                wrong += usize::from(matches!(e, AuthError::CodeInvalid { .. }));
                 first_error.get_or_insert(e);
             }
         }
+        tally.wrong = wrong;
         if flow == loaded.flow {
-            let error = first_error.unwrap_or(AuthError::FlowComplete);
-            return Err(error);
+            return Err(first_error.unwrap_or(AuthError::FlowComplete));
         }
         let completed = flow.step(now) == Step::Biometric;
-        let token = if completed { Some(enrolment_token(&core, &flow, now).await?) } else { None };
+        let token = if completed { Some(enrolment_token(core, &flow, now).await?) } else { None };
         let outcome = match (&first_error, completed) {
             (_, true) => "completed",
             (None, false) => "verified",
@@ -440,17 +489,11 @@ pub async fn verify_otp(request: Request) -> Reply {
         let detail = json!({
             "ip": ip, "email": flow.email.verified_at.is_some(), "sms": flow.sms.verified_at.is_some(), "wrong": wrong,
         });
-        audit(&db, "visitor", "otp.verify", id.as_str(), outcome, &detail).await?;
+        audit(db, "visitor", "otp.verify", id.as_str(), outcome, &detail).await?;
         if !store.replace(&loaded, &flow).await? {
             continue;
         }
-        for _ in 0..wrong {
-            let failures = store.failed(&flow.contact, core.policy.lockout_seconds).await?;
-            if failures == u64::from(core.policy.lockout_failures) {
-                audit(&db, "system", "otp.lockout", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
-                store.publish(&event("otp.locked_out", &id, now, json!({}))).await;
-            }
-        }
+        tally.completed = completed;
         let kind = if wrong > 0 { "otp.failed" } else { "otp.verified" };
         store.publish(&event(kind, &id, now, detail)).await;
         if let Some(error) = first_error {

@@ -102,7 +102,7 @@ async fn presented(request: Request) -> Result<(DeviceId, RefreshToken, bool), F
     Ok(match &body.refresh_token {
         Some(raw) => (device, RefreshToken::parse(raw)?, false),
         None => {
-            let token = refresh_from_cookies(&cookies).ok_or(ValidationError::MissingField("refresh_token".into()))?;
+            let token = refresh_from_cookies(&cookies).ok_or(SessionError::RefreshMissing)?;
             (device, token, true)
         }
     })

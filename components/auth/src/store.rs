@@ -6,19 +6,58 @@
 use serde_json::Value;
 use spin_sdk::pg::Connection as Pg;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
-use vottery_auth_core::{AuthError, Flow, FlowId};
+use vottery_auth_core::{AuthError, Flow, FlowId, LockState, Policy, lock_schedule};
 
+/// KEYS: lock, consecutive failures, mean send time, mean timer
+/// overshoot, send counters... ARGV: the counters' window.
 const ADMIT: &str = "local out = {} \
-    out[1] = tonumber(redis.call('GET', KEYS[1]) or '0') \
-    out[2] = redis.call('TTL', KEYS[1]) \
-    out[3] = tonumber(redis.call('GET', KEYS[2]) or '0') \
+    out[1] = redis.call('TTL', KEYS[1]) \
+    out[2] = tonumber(redis.call('GET', KEYS[2]) or '0') \
+    out[3] = redis.call('TTL', KEYS[2]) \
     out[4] = tonumber(redis.call('GET', KEYS[3]) or '0') \
-    for i = 4, #KEYS do \
+    out[5] = tonumber(redis.call('GET', KEYS[4]) or '0') \
+    for i = 5, #KEYS do \
       local v = redis.call('INCR', KEYS[i]) \
       if v == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end \
       out[i + 1] = v \
     end \
     return out";
+
+/// Reserves one try per code of a verify request, in the same step as the
+/// lockout check, so concurrent requests can never spend more tries than
+/// the limit. KEYS: lock, tries in the window, consecutive failures. ARGV:
+/// tries wanted, window, tries per window, consecutive cap, memory.
+/// Returns `{1}` or `{0, seconds to wait}`.
+const RESERVE: &str = "local l = redis.call('TTL', KEYS[1]) \
+    if l > 0 then return {0, l} end \
+    local n = tonumber(ARGV[1]) \
+    local c = tonumber(redis.call('GET', KEYS[3]) or '0') \
+    if c + n > tonumber(ARGV[4]) then return {0, math.max(redis.call('TTL', KEYS[3]), 1)} end \
+    local t = tonumber(redis.call('GET', KEYS[2]) or '0') \
+    if t + n > tonumber(ARGV[3]) then return {0, math.max(redis.call('TTL', KEYS[2]), 1)} end \
+    if redis.call('INCRBY', KEYS[2], n) == n then redis.call('EXPIRE', KEYS[2], ARGV[2]) end \
+    redis.call('INCRBY', KEYS[3], n) \
+    redis.call('EXPIRE', KEYS[3], ARGV[5]) \
+    return {1}";
+
+/// Gives back the reserved tries that were not wrong guesses, forgets the
+/// consecutive count after a completed verification, and locks the pair
+/// when its window is full. KEYS: lock, tries in the window, consecutive
+/// failures, lockout level. ARGV: tries given back, completed (1/0), tries
+/// per window, memory, lock periods... Returns the new lock's seconds, or 0.
+const SETTLE: &str = "local r = tonumber(ARGV[1]) \
+    if r > 0 then \
+      if redis.call('DECRBY', KEYS[2], r) <= 0 then redis.call('DEL', KEYS[2]) end \
+      if redis.call('DECRBY', KEYS[3], r) <= 0 then redis.call('DEL', KEYS[3]) end \
+    end \
+    if ARGV[2] == '1' then redis.call('DEL', KEYS[3]) end \
+    if tonumber(redis.call('GET', KEYS[2]) or '0') < tonumber(ARGV[3]) then return 0 end \
+    local level = redis.call('INCR', KEYS[4]) \
+    redis.call('EXPIRE', KEYS[4], ARGV[4]) \
+    local d = tonumber(ARGV[4 + math.min(level, #ARGV - 4)]) \
+    redis.call('SET', KEYS[1], '1', 'EX', d) \
+    redis.call('DEL', KEYS[2]) \
+    return d";
 
 /// KEYS: flow, mean send time, mean timer overshoot, event channel.
 /// ARGV: flow, expiry, send-time sample (-1: none), overshoot sample
@@ -40,12 +79,6 @@ const CREATE: &str = "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EXAT', A
 const REPLACE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
       redis.call('SET', KEYS[1], ARGV[2], 'EXAT', ARGV[3]) return 1 end \
     return 0";
-
-const FAIL: &str = "local v = redis.call('INCR', KEYS[1]) \
-    if v == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end \
-    return v";
-
-const LOCK: &str = "return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1])}";
 
 /// How long a flow's record outlives the flow, so a late request is told
 /// `flow_expired` rather than `flow_not_found`.
@@ -78,12 +111,11 @@ pub struct Loaded {
     raw: Vec<u8>,
 }
 
-/// What admitting a send found: the lockout counter and its time left, the
-/// mean time real sends took and how much a decoy's timer overshoots (µs),
-/// and each send counter after counting this one.
+/// What admitting a send found: the pair's lockout, the mean time real
+/// sends took and how much a decoy's timer overshoots (µs), and each send
+/// counter after counting this one.
 pub struct Admission {
-    pub failures: u64,
-    pub lock_ttl: i64,
+    pub lock: LockState,
     pub send_time_us: u64,
     pub overshoot_us: i64,
     pub counts: Vec<u64>,
@@ -120,31 +152,66 @@ impl Store {
         self.redis.execute("EVAL", params).await.map_err(storage)
     }
 
+    fn lock_keys(&self, pair: &str) -> [String; 4] {
+        ["lock", "tries", "consecutive", "level"].map(|k| self.key(&format!("{k}:{pair}")))
+    }
+
     /// Counts a send against each `(scope, tag)` counter of the window and
-    /// reads the lockout of `contact`.
-    pub async fn admit(&self, contact: &str, counters: &[String], window: i64) -> Result<Admission, AuthError> {
-        let mut keys = vec![self.key(&format!("fail:{contact}")), self.key("send-time"), self.key("overshoot")];
+    /// reads the lockout of `pair`.
+    pub async fn admit(&self, pair: &str, counters: &[String], window: i64) -> Result<Admission, AuthError> {
+        let [lock, _, consecutive, _] = self.lock_keys(pair);
+        let mut keys = vec![lock, consecutive, self.key("send-time"), self.key("overshoot")];
         keys.extend(counters.iter().map(|c| self.key(&format!("sends:{c}"))));
         let out = self.eval(ADMIT, &keys, vec![RedisParameter::Int64(window)]).await?;
         Ok(Admission {
-            failures: u64::try_from(int(out.first())).unwrap_or(0),
-            lock_ttl: int(out.get(1)),
-            send_time_us: u64::try_from(int(out.get(2))).unwrap_or(0),
-            overshoot_us: int(out.get(3)),
-            counts: out.iter().skip(4).map(|r| u64::try_from(int(Some(r))).unwrap_or(0)).collect(),
+            lock: LockState {
+                lock_ttl: int(out.first()),
+                consecutive: u64::try_from(int(out.get(1))).unwrap_or(0),
+                consecutive_ttl: int(out.get(2)),
+            },
+            send_time_us: u64::try_from(int(out.get(3))).unwrap_or(0),
+            overshoot_us: int(out.get(4)),
+            counts: out.iter().skip(5).map(|r| u64::try_from(int(Some(r))).unwrap_or(0)).collect(),
         })
     }
 
-    /// Wrong codes counted against `contact` and the seconds its window has left.
-    pub async fn lockout(&self, contact: &str) -> Result<(u64, i64), AuthError> {
-        let out = self.eval(LOCK, &[self.key(&format!("fail:{contact}"))], vec![]).await?;
-        Ok((u64::try_from(int(out.first())).unwrap_or(0), int(out.get(1))))
+    /// Reserves `tries` tries of `pair` for the codes of one verify
+    /// request, or says how long it is locked out.
+    pub async fn reserve(&self, pair: &str, tries: usize, p: &Policy) -> Result<(), AuthError> {
+        let [lock, window, consecutive, _] = self.lock_keys(pair);
+        let args = vec![
+            RedisParameter::Int64(i64::try_from(tries).unwrap_or(i64::MAX)),
+            RedisParameter::Int64(p.lockout_seconds),
+            RedisParameter::Int64(i64::from(p.lockout_failures)),
+            RedisParameter::Int64(i64::from(p.failure_cap)),
+            RedisParameter::Int64(p.failure_memory),
+        ];
+        let out = self.eval(RESERVE, &[lock, window, consecutive], args).await?;
+        match int(out.first()) {
+            1 => Ok(()),
+            _ => Err(AuthError::LockedOut { retry_after: int(out.get(1)).max(1) }),
+        }
     }
 
-    /// Counts a wrong code against `contact`; the count after it.
-    pub async fn failed(&self, contact: &str, window: i64) -> Result<u64, AuthError> {
-        let out = self.eval(FAIL, &[self.key(&format!("fail:{contact}"))], vec![RedisParameter::Int64(window)]).await?;
-        Ok(u64::try_from(int(out.first())).unwrap_or(0))
+    /// Settles a reservation: `returned` tries were no wrong guess;
+    /// `completed` when both codes are now proved. The seconds of the
+    /// lockout this started, if it started one.
+    pub async fn settle(
+        &self,
+        pair: &str,
+        returned: usize,
+        completed: bool,
+        p: &Policy,
+    ) -> Result<Option<i64>, AuthError> {
+        let mut args = vec![
+            RedisParameter::Int64(i64::try_from(returned).unwrap_or(i64::MAX)),
+            RedisParameter::Int64(i64::from(completed)),
+            RedisParameter::Int64(i64::from(p.lockout_failures)),
+            RedisParameter::Int64(p.failure_memory),
+        ];
+        args.extend(lock_schedule(p).into_iter().map(RedisParameter::Int64));
+        let out = self.eval(SETTLE, &self.lock_keys(pair), args).await?;
+        Ok(Some(int(out.first())).filter(|&seconds| seconds > 0))
     }
 
     pub async fn load(&self, id: &FlowId) -> Result<Option<Loaded>, AuthError> {

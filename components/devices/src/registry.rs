@@ -38,6 +38,8 @@ pub struct Hints {
     mobile: Option<String>,
     #[serde(default)]
     model: Option<String>,
+    #[serde(default)]
+    full_version_list: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +141,7 @@ pub async fn observe(seen: &SeenBody) -> Result<Observed, DeviceError> {
         platform_version: h.platform_version.as_deref(),
         mobile: h.mobile.as_deref(),
         model: h.model.as_deref(),
+        full_version_list: h.full_version_list.as_deref(),
     };
     let device = classify(&seen.user_agent, &hints, &seen.report);
     let fingerprint = digest::hmac_sha256(key.as_bytes(), fingerprint_material(&device, hints.platform).as_bytes());
@@ -226,11 +229,16 @@ pub async fn register_current(
         platform_version: header("sec-ch-ua-platform-version"),
         mobile: header("sec-ch-ua-mobile"),
         model: header("sec-ch-ua-model"),
+        full_version_list: request
+            .headers()
+            .get("sec-ch-ua-full-version-list")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
     let user_agent = header("user-agent").unwrap_or_default();
     let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
-    let forwarded = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let ip = vottery_devices_core::visitor_ip(&kit::client_ip(&request), forwarded, &proxies)
+    let forwarded = kit::forwarded_for(&request);
+    let ip = vottery_devices_core::visitor_ip(&kit::client_ip(&request), forwarded.as_deref(), &proxies)
         .map_err(DeviceError::Misconfigured)?;
     let has_body = request.headers().get("content-length").is_some_and(|v| v != "0");
     let body: CurrentBody =

@@ -13,7 +13,7 @@ use spin_sdk::http_service;
 use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::random::random::get_random_u64;
 use spin_sdk::wasip3::wit_future;
-use vottery_component_kit as kit;
+use vottery_component_kit::{self as kit, Problem};
 use vottery_gateway_policy::{self as policy, DEFAULT_HEADERS, IDENTITY_HEADERS, REQUEST_ID, SECURITY_HEADERS};
 
 mod access;
@@ -32,9 +32,15 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
         return early.into_response();
     }
 
+    if policy::is_private_path(parts.uri.path()) {
+        let mut early = kit::problem(&Problem::not_found(parts.uri.path()));
+        decorate(early.headers_mut(), &id)?;
+        return early.into_response();
+    }
     for name in IDENTITY_HEADERS {
         parts.headers.remove(name);
     }
+    policy::sanitize_head(&mut parts.headers, true);
     let mode = spin_sdk::variables::get("gateway_auth").await.ok();
     if policy::needs_token(mode.as_deref(), parts.uri.path()) {
         let authorization = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -55,14 +61,13 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
         }
     }
 
-    // The authority travels separately; WASI forbids a `Host` field.
-    parts.headers.remove(http::header::HOST);
     parts.headers.insert(REQUEST_ID, HeaderValue::try_from(id.as_str()).map_err(internal)?);
     let inner = body.take_unstarted().ok_or_else(|| internal("request body already read"))?;
     let forward = rebuild(inner, Fields::try_from(parts.headers).map_err(internal)?)?;
 
     let mut downstream = spin_sdk::http::next(forward).await?;
     let status = downstream.status().as_u16();
+    policy::sanitize_head(downstream.headers_mut(), false);
     decorate(downstream.headers_mut(), &id)?;
     let fields = Fields::try_from(std::mem::take(downstream.headers_mut())).map_err(internal)?;
     let inner = downstream.body_mut().take_unstarted().ok_or_else(|| internal("downstream body already read"))?;

@@ -60,9 +60,12 @@ pub fn route<'r, H: Copy>(router: &Router<H>, request: &'r Request) -> Result<(H
 }
 
 /// Reads the body (at most `limit` bytes, however it is framed) and parses
-/// it strictly into `T`: unknown fields, wrong types and oversized bodies
-/// are problems with stable codes.
+/// it strictly into `T`: another media type than JSON (before anything is
+/// read: no cross-site "simple request" gets further), unknown fields, wrong
+/// types and oversized bodies are problems with stable codes.
 pub async fn json_body<T: DeserializeOwned>(request: Request, limit: usize) -> Result<T, ValidationError> {
+    let media_type = request.headers().get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    vottery_validate::check_json_media_type(media_type)?;
     let body = Limited::new(request.into_body(), limit).collect().await.map(|b| b.to_bytes()).map_err(|e| {
         if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
             ValidationError::TooLarge { size: limit + 1, limit }
@@ -192,13 +195,28 @@ pub async fn chain(
 }
 
 /// The client's address as the host saw the connection (`spin-client-addr`),
-/// without the port.
+/// without the port. Spin appends its value after any a client sent under
+/// that name, so only the last one is the platform's.
 pub fn client_ip(request: &Request) -> String {
-    let addr = request.headers().get("spin-client-addr").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let addr = request
+        .headers()
+        .get_all("spin-client-addr")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     match addr.parse::<std::net::SocketAddr>() {
         Ok(socket) => socket.ip().to_string(),
         Err(_) => addr.to_owned(),
     }
+}
+
+/// Every `X-Forwarded-For` field of the request as one list, in order (a
+/// proxy may append a field of its own rather than extend the last one).
+pub fn forwarded_for(request: &Request) -> Option<String> {
+    let values: Vec<&str> =
+        request.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// A variable of the component, `None` when it is not set.

@@ -72,7 +72,9 @@ pub struct Flow {
     pub expires_at: i64,
     /// The Sngine account the contacts matched; `None` for a decoy.
     pub subject: Option<String>,
-    /// Keyed hash of the email (lockouts count failures per contact).
+    /// Keyed hash of the email and phone pair the flow was opened for: the
+    /// lockout counts wrong codes per pair, so a decoy never spends a
+    /// member's tries.
     pub contact: String,
     pub language: String,
     /// The email and phone, sealed by the service (a resend needs them);

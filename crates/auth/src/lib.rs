@@ -42,7 +42,7 @@ mod providers;
 pub use code::{Channel, CodeHasher, OtpCode};
 pub use error::AuthError;
 pub use flow::{ChannelState, Flow, FlowId, Step};
-pub use limits::{SendCounts, SendScope, check_lockout, phone_prefix};
+pub use limits::{LockState, SendCounts, SendScope, check_lockout, lock_schedule, phone_prefix};
 pub use messages::{Language, Message, Messages};
 pub use policy::Policy;
 pub use providers::{Delivery, MailProvider, Outgoing, Sender, SmsProvider, SmsSettings, approved, classify};

@@ -1,5 +1,21 @@
 //! Send limits (fixed windows of `send_window` seconds) and the lockout
 //! after repeated wrong codes. The counters live in the store; this decides.
+//!
+//! The lockout belongs to a pair of contacts (the email and phone a flow was
+//! opened for), so wrong guesses on a decoy flow, whose pair matched no
+//! account, never touch a member's budget. Every code a verify request
+//! carries spends one try, reserved atomically with the check before any
+//! code is compared and given back afterwards unless it was a wrong guess:
+//!
+//! ```text
+//!  open ──wrong guess──▶ open (tries in window +1, consecutive +1)
+//!   │  ▲                   │ tries in window reach lockout_failures
+//!   │  └──lock expires──── locked (lockout_seconds, doubled for each lockout
+//!   │                        in failure_memory, at most lockout_max_seconds)
+//!   └─ consecutive reach failure_cap ──▶ capped (until failure_memory passes
+//!                                        without a failure)
+//!  both codes proved ──▶ consecutive count reset
+//! ```
 
 use vottery_validate::PhoneE164;
 
@@ -62,13 +78,40 @@ impl SendCounts {
     }
 }
 
-/// Refuses a contact with `failures` wrong codes in its lockout window
-/// (`ttl` seconds left of it).
-pub fn check_lockout(failures: u64, ttl: i64, p: &Policy) -> Result<(), AuthError> {
-    if failures >= u64::from(p.lockout_failures) {
-        return Err(AuthError::LockedOut { retry_after: ttl.max(1) });
+/// The lockout of a pair of contacts as the store read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LockState {
+    /// Seconds left of a running lockout (zero or negative: none).
+    pub lock_ttl: i64,
+    /// Consecutive wrong codes since the last completed verification.
+    pub consecutive: u64,
+    /// Seconds before the consecutive count is forgotten.
+    pub consecutive_ttl: i64,
+}
+
+/// Refuses a pair that is locked, or that has reached the cap of
+/// consecutive failures.
+pub fn check_lockout(state: &LockState, p: &Policy) -> Result<(), AuthError> {
+    if state.lock_ttl > 0 {
+        return Err(AuthError::LockedOut { retry_after: state.lock_ttl });
+    }
+    if state.consecutive >= u64::from(p.failure_cap) {
+        return Err(AuthError::LockedOut { retry_after: state.consecutive_ttl.max(1) });
     }
     Ok(())
+}
+
+/// The length of the first, second, ... lockout within `failure_memory`:
+/// `lockout_seconds` doubled each time up to `lockout_max_seconds`; the
+/// last entry repeats.
+pub fn lock_schedule(p: &Policy) -> Vec<i64> {
+    let mut schedule = vec![p.lockout_seconds.min(p.lockout_max_seconds)];
+    while let Some(&last) = schedule.last()
+        && last < p.lockout_max_seconds
+    {
+        schedule.push(last.saturating_mul(2).min(p.lockout_max_seconds));
+    }
+    schedule
 }
 
 /// `+<calling code><first three national digits>`.
@@ -98,10 +141,24 @@ mod tests {
     }
 
     #[test]
-    fn lockout_after_the_tenth_failure() {
+    fn a_running_lock_or_the_consecutive_cap_refuses_with_the_time_left() {
         let p = Policy::default();
-        assert!(check_lockout(9, 100, &p).is_ok());
-        assert_eq!(check_lockout(10, 100, &p), Err(AuthError::LockedOut { retry_after: 100 }));
+        let open = LockState { lock_ttl: -2, consecutive: 99, consecutive_ttl: 500 };
+        assert!(check_lockout(&open, &p).is_ok());
+        let locked = LockState { lock_ttl: 100, ..open };
+        assert_eq!(check_lockout(&locked, &p), Err(AuthError::LockedOut { retry_after: 100 }));
+        let capped = LockState { consecutive: 100, ..open };
+        assert_eq!(check_lockout(&capped, &p), Err(AuthError::LockedOut { retry_after: 500 }));
+    }
+
+    #[test]
+    fn lock_periods_double_up_to_their_maximum() {
+        let p = Policy::default();
+        assert_eq!(lock_schedule(&p), [900, 1800, 3600, 7200, 14_400, 28_800, 57_600, 86_400]);
+        let flat = Policy { lockout_seconds: 60, lockout_max_seconds: 60, ..Policy::default() };
+        assert_eq!(lock_schedule(&flat), [60]);
+        let odd = Policy { lockout_seconds: 60, lockout_max_seconds: 200, ..Policy::default() };
+        assert_eq!(lock_schedule(&odd), [60, 120, 200]);
     }
 
     #[test]

@@ -29,10 +29,21 @@ pub struct Policy {
     /// Sends per window to one phone prefix (calling code and the first
     /// national digits), against SMS pumping.
     pub prefix_sends: u32,
-    /// Wrong codes per contact before it is locked out.
+    /// Wrong codes per pair of contacts before it is locked out.
     pub lockout_failures: u32,
-    /// Seconds a lockout lasts (and the window failures are counted in).
+    /// Seconds the first lockout lasts (and the window failures are counted
+    /// in); each further lockout within `failure_memory` lasts twice the one
+    /// before.
     pub lockout_seconds: i64,
+    /// The longest a lockout lasts.
+    pub lockout_max_seconds: i64,
+    /// Consecutive wrong codes per pair, across lockouts, after which codes
+    /// are refused until `failure_memory` passes (NIST SP 800-63B: at most
+    /// 100); a completed verification resets the count.
+    pub failure_cap: u32,
+    /// Seconds without a wrong code after which the consecutive count and
+    /// the lockout escalation are forgotten.
+    pub failure_memory: i64,
     /// Milliseconds a provider may take to answer one attempt.
     pub provider_timeout_ms: u64,
     /// Attempts after the first when a provider fails transiently.
@@ -60,6 +71,9 @@ impl Default for Policy {
             prefix_sends: 100,
             lockout_failures: 10,
             lockout_seconds: 900,
+            lockout_max_seconds: 86_400,
+            failure_cap: 100,
+            failure_memory: 7 * 86_400,
             provider_timeout_ms: 5000,
             provider_retries: 2,
             retry_backoff_ms: 200,
@@ -102,12 +116,18 @@ impl Policy {
                 "prefix_sends" => p.prefix_sends = number(name, value, 1, MANY)?,
                 "lockout_failures" => p.lockout_failures = number(name, value, 1, MANY)?,
                 "lockout_seconds" => p.lockout_seconds = number(name, value, 1, 30 * DAY)?,
+                "lockout_max_seconds" => p.lockout_max_seconds = number(name, value, 1, 30 * DAY)?,
+                "failure_cap" => p.failure_cap = number(name, value, 1, 100)?,
+                "failure_memory" => p.failure_memory = number(name, value, 60, 365 * DAY)?,
                 "provider_timeout_ms" => p.provider_timeout_ms = number(name, value, 10, 60_000)?,
                 "provider_retries" => p.provider_retries = number(name, value, 0, 5)?,
                 "retry_backoff_ms" => p.retry_backoff_ms = number(name, value, 0, 10_000)?,
                 "sms_countries" => p.sms_calling_codes = Some(calling_codes(value)?),
                 _ => return Err(format!("otp_policy: unknown setting `{name}`")),
             }
+        }
+        if p.failure_cap < p.lockout_failures {
+            return Err("otp_policy: `failure_cap` cannot be below `lockout_failures`".into());
         }
         if p.code_ttl > p.flow_ttl {
             return Err("otp_policy: `code_ttl` cannot exceed `flow_ttl`".into());
@@ -148,7 +168,21 @@ mod tests {
         let p = Policy::parse("code_ttl=120, max_attempts=3;sms_countries=GB|us").unwrap();
         assert_eq!((p.code_ttl, p.max_attempts), (120, 3));
         assert!(p.sms_allowed(44) && p.sms_allowed(1) && !p.sms_allowed(31));
-        for bad in ["code_ttl", "nope=1", "code_digits=4", "max_attempts=-1", "sms_countries=XX", "code_ttl=99999"] {
+        let escalating = Policy::parse("lockout_max_seconds=3600,failure_cap=50,failure_memory=86400").unwrap();
+        assert_eq!(
+            (escalating.lockout_max_seconds, escalating.failure_cap, escalating.failure_memory),
+            (3600, 50, 86_400)
+        );
+        for bad in [
+            "code_ttl",
+            "nope=1",
+            "code_digits=4",
+            "max_attempts=-1",
+            "sms_countries=XX",
+            "code_ttl=99999",
+            "failure_cap=101",
+            "failure_cap=5",
+        ] {
             assert!(Policy::parse(bad).is_err(), "{bad}");
         }
     }

@@ -1,6 +1,8 @@
 //! Signatures: Ed25519 (RFC 8032) and ECDSA P-256 with SHA-256
-//! (deterministic nonces, RFC 6979). Private keys are 32-byte seeds or
-//! scalars; public keys are raw (Ed25519) or SEC1 uncompressed (P-256).
+//! (deterministic nonces, RFC 6979; low-S only: a signature whose S is
+//! above n/2 is refused, so no signature has a second valid form).
+//! Private keys are 32-byte seeds or scalars; public keys are raw (Ed25519)
+//! or SEC1 uncompressed (P-256).
 
 use ed25519_dalek::{Signer as _, Verifier as _};
 use zeroize::Zeroizing;
@@ -49,7 +51,9 @@ pub fn sign(algorithm: Algorithm, private: &[u8], message: &[u8]) -> Result<Vec<
         Algorithm::Ed25519 => Ok(ed25519_signing_key(private)?.sign(message).to_bytes().to_vec()),
         Algorithm::EcdsaP256 => {
             let signature: p256::ecdsa::Signature = p256_signing_key(private)?.sign(message);
-            Ok(signature.to_bytes().to_vec())
+            // P-256 does not normalise on its own: (r, s) and (r, n - s) are
+            // both valid, so the low-S one is the only one given and taken.
+            Ok(signature.normalize_s().to_bytes().to_vec())
         }
     }
 }
@@ -68,6 +72,10 @@ pub fn verify(algorithm: Algorithm, public: &[u8], message: &[u8], signature: &[
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public)
                 .map_err(|_| CryptoError::InvalidKey("not a P-256 public key"))?;
             let signature = p256::ecdsa::Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
+            if signature.normalize_s() != signature {
+                // The high-S twin of a valid signature: never one `sign` gave.
+                return Err(CryptoError::BadSignature);
+            }
             key.verify(message, &signature).map_err(|_| CryptoError::BadSignature)
         }
     }
@@ -110,6 +118,26 @@ mod tests {
             let other = key_pair(algorithm, [6; 32]).unwrap();
             assert_eq!(verify(algorithm, &other.public, b"ballot", &signature), Err(CryptoError::BadSignature));
             assert_eq!(verify(algorithm, &pair.public[..10], b"ballot", &signature).unwrap_err().code(), "invalid_key");
+        }
+    }
+
+    #[test]
+    fn ecdsa_verification_refuses_the_high_s_twin_and_signing_gives_low_s() {
+        use p256::ecdsa::Signature;
+        let pair = key_pair(Algorithm::EcdsaP256, [5; 32]).unwrap();
+        for i in 0..32_u8 {
+            let message = [b'm', i];
+            let signed = sign(Algorithm::EcdsaP256, &pair.private, &message).unwrap();
+            // Both (r, s) and (r, -s) are valid ECDSA; the low-S one is kept.
+            let (r, s) = Signature::from_slice(&signed).unwrap().split_scalars();
+            let (one, other) = (Signature::from_scalars(r, s).unwrap(), Signature::from_scalars(r, -s).unwrap());
+            let (low, high) = if one.normalize_s() == one { (one, other) } else { (other, one) };
+            assert_eq!(high.normalize_s(), low, "{i}");
+            let verifies =
+                |signature: &Signature| verify(Algorithm::EcdsaP256, &pair.public, &message, &signature.to_bytes());
+            assert_eq!(verifies(&low), Ok(()), "{i}");
+            assert_eq!(verifies(&high), Err(CryptoError::BadSignature), "the high-S twin ({i})");
+            assert_eq!(signed, low.to_bytes().to_vec(), "sign gives the low-S form ({i})");
         }
     }
 

@@ -41,6 +41,9 @@ pub struct ClientHints<'a> {
     pub mobile: Option<&'a str>,
     /// `Sec-CH-UA-Model`, e.g. `"Pixel 8"`.
     pub model: Option<&'a str>,
+    /// `Sec-CH-UA-Full-Version-List`, e.g.
+    /// `"Google Chrome";v="131.0.6778.86", "Chromium";v="131.0.6778.86", "Not_A Brand";v="24.0.0.0"`.
+    pub full_version_list: Option<&'a str>,
 }
 
 /// A name and version.
@@ -77,8 +80,52 @@ fn major(version: &str) -> Option<u32> {
     version.split('.').next()?.parse().ok()
 }
 
+/// Digits and dots, as a version a client sent should be.
+fn version_shaped(v: &str) -> bool {
+    (1..=32).contains(&v.len()) && v.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The brands a browser gives itself in `Sec-CH-UA-Full-Version-List`,
+/// in the order they are preferred (a Chromium browser that is not Google
+/// Chrome says Chromium, whose version its user-agent shows).
+fn brands_of(browser: &str) -> &'static [&'static str] {
+    match browser {
+        "Chrome" => &["Google Chrome", "Chromium"],
+        "Edge" => &["Microsoft Edge"],
+        "Opera" => &["Opera", "Opera GX"],
+        "Samsung Internet" => &["Samsung Internet"],
+        "Yandex" => &["YaBrowser", "Yandex"],
+        _ => &[],
+    }
+}
+
+/// The full version `browser` gives itself in a `Sec-CH-UA-Full-Version-List`
+/// (`"Google Chrome";v="131.0.6778.86", "Chromium";v="131.0.6778.86",
+/// "Not_A Brand";v="24.0.0.0"`), if it agrees with the user-agent's major
+/// version. Only known brands are read, so the made-up ("GREASE") brands
+/// browsers add, which may hold `;` and `=` but never `,`, are passed over;
+/// a list whose outer quotes were trimmed reads the same.
+fn full_version(list: &str, browser: &str, reduced: Option<&str>) -> Option<String> {
+    let entries: Vec<(&str, &str)> = list
+        .split(',')
+        .filter_map(|entry| {
+            let (brand, params) = entry.split_once(';')?;
+            let version = params.split(';').find_map(|p| p.trim().strip_prefix("v="))?;
+            Some((brand.trim().trim_matches('"'), version.trim().trim_matches('"')))
+        })
+        .collect();
+    let version = brands_of(browser)
+        .iter()
+        .find_map(|wanted| entries.iter().find(|(brand, _)| brand == wanted).map(|(_, v)| *v))
+        .filter(|v| version_shaped(v))?;
+    match reduced.and_then(major) {
+        Some(m) if major(version) != Some(m) => None,
+        _ => Some(version.to_owned()),
+    }
+}
+
 fn os_of(ua: &str, hints: &ClientHints<'_>) -> Option<Software> {
-    let platform_version = hints.platform_version.map(unquote).filter(|v| !v.is_empty());
+    let platform_version = hints.platform_version.map(unquote).filter(|v| version_shaped(v));
     let os = |name, version: Option<String>| Some(Software { name, version });
     if ua.contains("iPhone") || ua.contains("iPod") {
         return os("iOS", version_after(ua, "iPhone OS ").or_else(|| version_after(ua, "CPU OS ")));
@@ -87,7 +134,8 @@ fn os_of(ua: &str, hints: &ClientHints<'_>) -> Option<Software> {
         return os("iPadOS", version_after(ua, "CPU OS ").or_else(|| version_after(ua, "iPhone OS ")));
     }
     if ua.contains("Android") {
-        return os("Android", version_after(ua, "Android ").or(platform_version.map(str::to_owned)));
+        // Chrome's reduced user-agent says Android 10 whatever the version.
+        return os("Android", platform_version.map(str::to_owned).or_else(|| version_after(ua, "Android ")));
     }
     if ua.contains("CrOS") {
         return os("ChromeOS", None);
@@ -110,7 +158,7 @@ fn os_of(ua: &str, hints: &ClientHints<'_>) -> Option<Software> {
     None
 }
 
-fn browser_of(ua: &str) -> Option<Software> {
+fn browser_of(ua: &str, hints: &ClientHints<'_>) -> Option<Software> {
     // Order matters: most browsers also claim to be Chrome and Safari.
     const BROWSERS: &[(&str, &str)] = &[
         ("EdgA/", "Edge"),
@@ -126,7 +174,10 @@ fn browser_of(ua: &str) -> Option<Software> {
     ];
     for (token, name) in BROWSERS {
         if ua.contains(token) {
-            return Some(Software { name, version: version_after(ua, token) });
+            // Chromium's reduced user-agent gives the major version only.
+            let reduced = version_after(ua, token);
+            let full = hints.full_version_list.and_then(|list| full_version(list, name, reduced.as_deref()));
+            return Some(Software { name, version: full.or(reduced) });
         }
     }
     if ua.contains("Safari/") || ua.contains("AppleWebKit/") {
@@ -206,5 +257,5 @@ pub fn classify(user_agent: &str, hints: &ClientHints<'_>, report: &Report) -> D
         (DeviceKind::Tablet, None) if os.as_ref().is_some_and(|o| o.name == "iPadOS") => Some("iPad".to_owned()),
         (_, model) => model,
     };
-    Device { kind, os, browser: browser_of(ua), model }
+    Device { kind, os, browser: browser_of(ua, hints), model }
 }

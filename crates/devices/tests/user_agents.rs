@@ -106,7 +106,7 @@ fn cases() -> Vec<Case> {
             (Some("\"14.0.0\""), Some("?1"), Some("\"SM-S918B\"")),
             NO_REPORT,
             Android,
-            Some(("Android", Some("10"))),
+            Some(("Android", Some("14.0.0"))),
             Some("Chrome"),
             Some("SM-S918B"),
         ),
@@ -217,7 +217,7 @@ fn cases() -> Vec<Case> {
             (Some("\"14.0.0\""), Some("?0"), Some("\"Pixel Tablet\"")),
             NO_REPORT,
             Tablet,
-            Some(("Android", Some("10"))),
+            Some(("Android", Some("14.0.0"))),
             Some("Chrome"),
             Some("Pixel Tablet"),
         ),
@@ -404,8 +404,12 @@ fn real_user_agents_across_the_six_device_types() {
         assert!(cases.iter().filter(|c| c.kind == kind).count() >= 3, "{kind:?}");
     }
     for case in &cases {
-        let hints =
-            ClientHints { platform: None, platform_version: case.hints.0, mobile: case.hints.1, model: case.hints.2 };
+        let hints = ClientHints {
+            platform_version: case.hints.0,
+            mobile: case.hints.1,
+            model: case.hints.2,
+            ..ClientHints::default()
+        };
         let report = Report {
             form_factor: case.report.0.map(str::to_owned),
             max_touch_points: case.report.1,
@@ -441,4 +445,78 @@ fn the_fingerprint_keeps_to_stable_attributes() {
     assert_ne!(material(&ua("17.1.2")), material(MAC_SAFARI), "another device does not share it");
     let android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
     assert_ne!(material(android), material(&android.replace("Pixel 8", "Pixel 7")));
+}
+
+const ANDROID_CHROME_FROZEN: &str =
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+
+fn os_version(ua: &str, platform_version: Option<&str>) -> Option<(&'static str, Option<String>)> {
+    let hints = ClientHints { platform_version, ..ClientHints::default() };
+    classify(ua, &hints, &Report::default()).os.map(|os| (os.name, os.version))
+}
+
+#[test]
+fn android_version_comes_from_the_platform_version_hint() {
+    // Chrome's user-agent always says Android 10; the hint says which.
+    assert_eq!(os_version(ANDROID_CHROME_FROZEN, Some("\"14.0.0\"")), Some(("Android", Some("14.0.0".to_owned()))));
+    assert_eq!(os_version(ANDROID_CHROME_FROZEN, Some("15.0.0")), Some(("Android", Some("15.0.0".to_owned()))));
+    // Without a hint (or an empty one) the user-agent is all there is.
+    assert_eq!(os_version(ANDROID_CHROME_FROZEN, None), Some(("Android", Some("10".to_owned()))));
+    assert_eq!(os_version(ANDROID_CHROME_FROZEN, Some("\"\"")), Some(("Android", Some("10".to_owned()))));
+    // A hint that is not a version is not stored.
+    assert_eq!(os_version(ANDROID_CHROME_FROZEN, Some("\"14.0.0<b>\"")), Some(("Android", Some("10".to_owned()))));
+}
+
+#[test]
+fn the_platform_version_hint_outranks_the_user_agent_on_macos_and_windows() {
+    assert_eq!(os_version(MAC_CHROME, Some("\"15.1.0\"")), Some(("macOS", Some("15.1.0".to_owned()))));
+    assert_eq!(os_version(MAC_CHROME, None), Some(("macOS", Some("10.15.7".to_owned()))));
+    // Windows 11 still says NT 10.0; its platform version is 13 or more.
+    assert_eq!(os_version(WIN_CHROME, Some("\"15.0.0\"")), Some(("Windows 11", None)));
+    assert_eq!(os_version(WIN_CHROME, Some("\"13.0.0\"")), Some(("Windows 11", None)));
+    assert_eq!(os_version(WIN_CHROME, Some("\"10.0.0\"")), Some(("Windows 10", None)));
+    assert_eq!(os_version(WIN_CHROME, None), Some(("Windows 10", None)));
+}
+
+fn browser(ua: &str, full_version_list: Option<&str>) -> Option<(&'static str, Option<String>)> {
+    let hints = ClientHints { full_version_list, ..ClientHints::default() };
+    classify(ua, &hints, &Report::default()).browser.map(|b| (b.name, b.version))
+}
+
+#[test]
+fn the_full_browser_version_comes_from_the_full_version_list_hint() {
+    let chrome =
+        "\"Google Chrome\";v=\"131.0.6778.86\", \"Chromium\";v=\"131.0.6778.86\", \"Not_A Brand\";v=\"24.0.0.0\"";
+    let full = |v: &str| Some(v.to_owned());
+    assert_eq!(browser(ANDROID_CHROME_FROZEN, Some(chrome)), Some(("Chrome", full("131.0.6778.86"))));
+    // GREASE brands come first as often as last, and are never a browser.
+    let grease_first =
+        "\"Not_A Brand\";v=\"8.0.0.0\", \"Chromium\";v=\"120.0.6099.130\", \"Google Chrome\";v=\"120.0.6099.130\"";
+    assert_eq!(browser(WIN_CHROME, Some(grease_first)), Some(("Chrome", full("120.0.6099.130"))));
+    // Edge names itself; Chromium's version is not Edge's.
+    let edge =
+        "\"Microsoft Edge\";v=\"120.0.2210.133\", \"Chromium\";v=\"120.0.6099.217\", \"Not?A_Brand\";v=\"99.0.0.0\"";
+    assert_eq!(browser(WIN_EDGE, Some(edge)), Some(("Edge", full("120.0.2210.133"))));
+    // A Chromium browser that does not name Google Chrome: Chromium's version.
+    let chromium = "\"Chromium\";v=\"120.0.6099.130\", \"Not A(Brand\";v=\"99.0.0.0\"";
+    assert_eq!(browser(WIN_CHROME, Some(chromium)), Some(("Chrome", full("120.0.6099.130"))));
+    // The header as a forwarder that trimmed its outer quotes passes it.
+    let trimmed = chrome.trim_matches('"');
+    assert_eq!(browser(ANDROID_CHROME_FROZEN, Some(trimmed)), Some(("Chrome", full("131.0.6778.86"))));
+    // No hint, only GREASE, another browser's brand, a version of another
+    // major or a version that is not one: the user-agent's version.
+    for list in [
+        None,
+        Some(""),
+        Some("\"Not_A Brand\";v=\"24.0.0.0\""),
+        Some("\"Microsoft Edge\";v=\"131.0.2903.70\""),
+        Some("\"Google Chrome\";v=\"130.0.6723.117\""),
+        Some("\"Google Chrome\";v=\"131.0.6778.86<script>\""),
+        Some("\"Google Chrome\";v=\"\""),
+        Some("garbage"),
+    ] {
+        assert_eq!(browser(ANDROID_CHROME_FROZEN, list), Some(("Chrome", full("131.0.0.0"))), "{list:?}");
+    }
+    // Browsers that send no client hints keep the user-agent's version.
+    assert_eq!(browser(LINUX_FIREFOX, Some(chrome)), Some(("Firefox", full("121.0"))));
 }

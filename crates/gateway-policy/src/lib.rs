@@ -3,6 +3,7 @@
 //! large, and which headers every response gets.
 #![forbid(unsafe_code)]
 
+use http::{HeaderMap, HeaderName, HeaderValue};
 use vottery_http::Problem;
 
 /// Largest request body any public route accepts, in bytes.
@@ -83,9 +84,114 @@ pub fn check_body_size(content_length: Option<&str>) -> Result<(), Problem> {
     }
 }
 
+/// Fields that describe one connection, not the message (RFC 9110 section
+/// 7.6.1), and those WASI HTTP forbids in fields a guest makes: the gateway
+/// never copies them into the request it forwards or the response it
+/// returns.
+pub const HOP_BY_HOP: [&str; 11] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "http2-settings",
+    "host",
+];
+
+/// The `spin-*` fields the platform sets on every request it routes.
+const PLATFORM_FIELDS: [&str; 7] = [
+    "spin-path-info",
+    "spin-full-url",
+    "spin-matched-route",
+    "spin-base-path",
+    "spin-raw-component-route",
+    "spin-component-route",
+    "spin-client-addr",
+];
+
+/// Makes a head safe to copy into new WASI fields: removes hop-by-hop
+/// fields (and those `Connection` names). For a request, `spin_fields`
+/// also keeps only the platform's own value of each `spin-*` field: Spin
+/// appends its values after any a client sent under the same names, so the
+/// last one is the platform's; `spin-*` names the platform never sets are
+/// dropped.
+pub fn sanitize_head(headers: &mut HeaderMap, spin_fields: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| HeaderName::try_from(token.trim()).ok())
+        .collect();
+    for name in named.iter().map(HeaderName::as_str).chain(HOP_BY_HOP) {
+        headers.remove(name);
+    }
+    if !spin_fields {
+        return;
+    }
+    let spin: Vec<HeaderName> = headers.keys().filter(|n| n.as_str().starts_with("spin-")).cloned().collect();
+    for name in spin {
+        let platform = PLATFORM_FIELDS.contains(&name.as_str()) || name.as_str().starts_with("spin-path-match-");
+        let last: Option<HeaderValue> = headers.get_all(&name).iter().next_back().cloned();
+        headers.remove(&name);
+        if let (true, Some(value)) = (platform, last) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// Whether a path is one of the private routes services call each other
+/// on; the platform never routes them from outside, and the gateway
+/// answers 404 should one arrive on a public trigger all the same.
+pub fn is_private_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower == "/internal" || lower.starts_with("/internal/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_heads_lose_hop_by_hop_fields_and_client_copies_of_spin_fields() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("host", "localhost:3000"),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("upgrade", "h2c"),
+            ("transfer-encoding", "chunked"),
+            ("te", "trailers"),
+            ("spin-client-addr", "198.51.100.9:4444"),
+            ("spin-client-addr", "127.0.0.1:5000"),
+            ("spin-made-up", "x"),
+            ("accept", "*/*"),
+        ] {
+            headers.append(name, HeaderValue::from_static(value));
+        }
+        sanitize_head(&mut headers, true);
+        let mut names: Vec<_> = headers.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["accept", "spin-client-addr"]);
+        assert_eq!(headers.get_all("spin-client-addr").iter().count(), 1);
+        assert_eq!(headers["spin-client-addr"], "127.0.0.1:5000");
+    }
+
+    #[test]
+    fn private_paths_are_recognised_in_any_case() {
+        for private in ["/internal/tokens", "/internal", "/INTERNAL/sign"] {
+            assert!(is_private_path(private), "{private}");
+        }
+        for public in ["/api/auth/send-otp", "/internals", "/api/internal/x"] {
+            assert!(!is_private_path(public), "{public}");
+        }
+    }
 
     #[test]
     fn tokens_are_needed_where_the_service_asks_but_not_for_health() {

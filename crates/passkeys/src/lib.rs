@@ -44,10 +44,11 @@ use webauthn_rp::request::auth::{
     SignatureCounterEnforcement,
 };
 use webauthn_rp::request::register::{
-    PublicKeyCredentialCreationOptions, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle,
+    CredProtect, PublicKeyCredentialCreationOptions, PublicKeyCredentialUserEntity, RegistrationVerificationOptions,
+    UserHandle,
 };
 use webauthn_rp::request::{
-    AsciiDomain, Credentials as _, PublicKeyCredentialDescriptor, RpId, UserVerificationRequirement,
+    AsciiDomain, Credentials as _, ExtensionInfo, PublicKeyCredentialDescriptor, RpId, UserVerificationRequirement,
 };
 use webauthn_rp::response::register::{Attestation, CompressedPubKey, DynamicState, StaticState, UncompressedPubKey};
 use webauthn_rp::response::{AuthTransports, AuthenticatorTransport, Backup, CredentialId};
@@ -139,9 +140,12 @@ pub fn start_registration(
         id: &handle,
         display_name: Some(display_name.try_into().map_err(|_| PasskeyError::Settings("display name"))?),
     };
-    let (server, client) = PublicKeyCredentialCreationOptions::passkey(&rp.rp_id, entity, exclude)
-        .start_ceremony()
-        .map_err(|e| PasskeyError::Internal(e.to_string()))?;
+    let mut options = PublicKeyCredentialCreationOptions::passkey(&rp.rp_id, entity, exclude);
+    // credProtect is asked for, not enforced: enforcing makes browsers refuse
+    // every authenticator without the extension. User verification stays
+    // required by the selection criteria and checked in every response.
+    options.extensions.cred_protect = CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
+    let (server, client) = options.start_ceremony().map_err(|e| PasskeyError::Internal(e.to_string()))?;
     let options = serde_json::to_value(&client).map_err(|e| PasskeyError::Internal(e.to_string()))?;
     let state = server.encode().map_err(|e| PasskeyError::Internal(e.to_string()))?;
     Ok(Started { challenge: challenge_of(&options)?, options, state })

@@ -223,6 +223,8 @@ fn excluded_and_offered_credentials_appear_in_the_options() {
     let again = start_registration(&rp(), USER, "member", "Member", &[known(&passkey)]).unwrap();
     assert_eq!(again.options["excludeCredentials"][0]["id"], auth.credential_id_b64());
     assert_eq!(again.options["authenticatorSelection"]["userVerification"], "required");
+    assert_eq!(again.options["extensions"]["credentialProtectionPolicy"], "userVerificationRequired");
+    assert_eq!(again.options["extensions"]["enforceCredentialProtectionPolicy"], false);
     let get = start_authentication(&rp(), &[known(&passkey)]).unwrap();
     assert_eq!(get.options["allowCredentials"][0]["id"], auth.credential_id_b64());
     assert_eq!(get.options["userVerification"], "required");

@@ -7,6 +7,8 @@ use vottery_validate::ValidationError;
 pub enum SessionError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    #[error("no refresh token came, in the cookie or the body: nobody is signed in here")]
+    RefreshMissing,
     #[error("the refresh token is not known")]
     RefreshUnknown,
     #[error("the refresh token has expired")]
@@ -31,6 +33,7 @@ impl SessionError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Invalid(e) => e.code(),
+            Self::RefreshMissing => "refresh_token_missing",
             Self::RefreshUnknown => "refresh_token_unknown",
             Self::RefreshExpired => "refresh_token_expired",
             Self::RefreshReused => "refresh_token_reused",
@@ -47,6 +50,7 @@ impl SessionError {
     /// service's refusal on); `None` for any other code.
     pub fn from_code(code: &str) -> Option<Self> {
         [
+            Self::RefreshMissing,
             Self::RefreshUnknown,
             Self::RefreshExpired,
             Self::RefreshReused,
@@ -81,6 +85,7 @@ mod tests {
     fn statuses_and_codes() {
         let cases = [
             (SessionError::from(ValidationError::InvalidField("x".into())), 400, "invalid_field"),
+            (SessionError::RefreshMissing, 401, "refresh_token_missing"),
             (SessionError::RefreshUnknown, 401, "refresh_token_unknown"),
             (SessionError::RefreshExpired, 401, "refresh_token_expired"),
             (SessionError::RefreshReused, 401, "refresh_token_reused"),

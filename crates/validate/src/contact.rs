@@ -13,11 +13,30 @@ use crate::{ValidationError, plans};
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
+/// Characters that show nothing or reorder what is shown around them: an
+/// address carrying one can look like another person's.
+fn hidden(c: char) -> bool {
+    matches!(
+        c,
+        // Direction embeddings, overrides, isolates and marks.
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+        // Zero-width space, joiners, word joiner, invisible operators,
+        // byte-order mark, soft hyphen, Mongolian vowel separator,
+        // combining grapheme joiner, interlinear annotations and tags.
+        | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
+        | '\u{034F}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let raw: String = raw.trim().nfc().collect();
         if raw.len() > 254 {
             return Err(ValidationError::InvalidEmail("longer than 254 bytes"));
+        }
+        // IDNA would drop some of these from the domain without a word.
+        if raw.chars().any(|c| c.is_control() || hidden(c)) {
+            return Err(ValidationError::InvalidEmail("the address has invisible or control characters"));
         }
         let (local, domain) = raw.rsplit_once('@').ok_or(ValidationError::InvalidEmail("no @"))?;
         if local.is_empty() || local.len() > 64 {
@@ -43,6 +62,10 @@ impl Email {
         };
         if labels.len() < 2 || !labels.iter().all(label_ok) {
             return Err(ValidationError::InvalidEmail("the domain is not valid"));
+        }
+        // A domain may come already in Punycode: what it decodes to counts.
+        if domain.contains("xn--") && idna::domain_to_unicode(&domain).0.chars().any(|c| c.is_control() || hidden(c)) {
+            return Err(ValidationError::InvalidEmail("the address has invisible or control characters"));
         }
         Ok(Self(format!("{}@{domain}", local.to_lowercase())))
     }
@@ -176,6 +199,57 @@ mod tests {
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
         assert!(Email::parse(&format!("a@{}.com", "b".repeat(250))).is_err());
+    }
+
+    /// Characters that change the order text is shown in, or show nothing.
+    const HIDDEN: [char; 18] = [
+        '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', // embeddings and overrides
+        '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', // isolates
+        '\u{200E}', '\u{200F}', '\u{061C}', // direction marks
+        '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}', // zero-width, soft hyphen
+    ];
+
+    #[test]
+    fn emails_with_direction_changing_or_invisible_characters_are_refused() {
+        for c in HIDDEN {
+            for bad in [
+                format!("ad{c}a@example.com"),
+                format!("{c}ada@example.com"),
+                format!("ada{c}@example.com"),
+                format!("jos{c}é@example.com"),
+                format!("ada@exa{c}mple.com"),
+                format!("ada@{c}example.com"),
+                format!("ada@example.com{c}"),
+                format!("ada@bü{c}cher.de"),
+            ] {
+                let refused = Email::parse(&bad).map(|e| e.as_str().to_owned());
+                assert_eq!(refused.map_err(|e| e.code()), Err("invalid_email"), "{bad:?}");
+            }
+        }
+        // A domain that comes already in Punycode is looked at as it decodes:
+        // Devanagari may carry a joiner after a virama, and IDNA lets it through.
+        let joined = idna::domain_to_ascii("\u{915}\u{94D}\u{200D}\u{937}.example").unwrap();
+        assert!(joined.starts_with("xn--"), "{joined}");
+        assert_eq!(Email::parse(&format!("ada@{joined}")).unwrap_err().code(), "invalid_email", "{joined}");
+        // Visible neighbours still pass.
+        assert_eq!(
+            Email::parse("\u{915}\u{94D}\u{937}@example.com").unwrap().as_str(),
+            "\u{915}\u{94D}\u{937}@example.com"
+        );
+        assert!(Email::parse("ada@\u{915}\u{94D}\u{937}.example").is_ok());
+    }
+
+    #[test]
+    fn emails_with_control_characters_are_refused() {
+        let controls = ['\0', '\u{7}', '\t', '\n', '\r', '\u{1B}', '\u{7F}', '\u{80}', '\u{85}', '\u{9F}'];
+        for c in controls {
+            for bad in [format!("ad{c}a@example.com"), format!("ada@exa{c}mple.com"), format!("ada@example{c}.com")] {
+                assert_eq!(Email::parse(&bad).unwrap_err().code(), "invalid_email", "{bad:?}");
+            }
+        }
+        for bad in ["ada@example.com\0", "\u{1B}ada@example.com", "ada@example.com\u{7F}", "ada@example.com\u{9F}"] {
+            assert_eq!(Email::parse(bad).unwrap_err().code(), "invalid_email", "{bad:?}");
+        }
     }
 
     #[test]

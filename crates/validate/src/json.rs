@@ -16,6 +16,22 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8], limit: usize) -> Result<T, V
     serde_json::from_slice(body).map_err(classify)
 }
 
+/// Accepts `application/json` (any case, with parameters such as
+/// `charset=utf-8`) and nothing else: a missing type, `text/plain` and the
+/// form types are what a cross-site page can send without a CORS preflight.
+pub fn check_json_media_type(content_type: Option<&str>) -> Result<(), ValidationError> {
+    let Some(value) = content_type else {
+        return Err(ValidationError::UnsupportedMediaType("a body without a Content-Type".into()));
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        let shown: String = essence.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
+        Err(ValidationError::UnsupportedMediaType(format!("`{shown}`")))
+    }
+}
+
 fn classify(e: serde_json::Error) -> ValidationError {
     let text = e.to_string();
     let quoted = |prefix: &str| {
@@ -37,6 +53,25 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+
+    #[test]
+    fn only_json_is_accepted_as_a_body_media_type() {
+        for good in ["application/json", "Application/JSON", "application/json; charset=utf-8"] {
+            assert_eq!(check_json_media_type(Some(good)), Ok(()), "{good}");
+        }
+        for bad in [
+            None,
+            Some("text/plain"),
+            Some("text/plain; charset=utf-8"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/jsonp"),
+            Some(""),
+        ] {
+            let refused = check_json_media_type(bad).unwrap_err();
+            assert_eq!((refused.code(), refused.problem().status()), ("unsupported_media_type", 415), "{bad:?}");
+        }
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -11,7 +11,7 @@ mod plans;
 
 pub use base64url::{decode_base64url, encode_base64url};
 pub use contact::{Email, PhoneE164};
-pub use json::{MAX_JSON_BODY, parse_json};
+pub use json::{MAX_JSON_BODY, check_json_media_type, parse_json};
 pub use plans::{code_of_international as calling_code_of_international, code_of_region as calling_code_of_region};
 
 use vottery_http::Problem;
@@ -21,6 +21,8 @@ use vottery_http::Problem;
 pub enum ValidationError {
     #[error("the body is {size} bytes; at most {limit} are accepted")]
     TooLarge { size: usize, limit: usize },
+    #[error("the body must be application/json, not {0}")]
+    UnsupportedMediaType(String),
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("unknown field `{0}`")]
@@ -41,6 +43,7 @@ impl ValidationError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::TooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::MalformedJson(_) => "malformed_json",
             Self::UnknownField(_) => "unknown_field",
             Self::MissingField(_) => "missing_field",
@@ -51,11 +54,17 @@ impl ValidationError {
         }
     }
 
-    /// The problem+json answer: 413 for size, 400 for the rest.
+    /// The problem+json answer: 413 for size, 415 for the media type, 400
+    /// for the rest.
     pub fn problem(&self) -> Problem {
-        let status = if matches!(self, Self::TooLarge { .. }) { 413 } else { 400 };
+        let status = match self {
+            Self::TooLarge { .. } => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            _ => 400,
+        };
         let title = match self {
             Self::TooLarge { .. } => "Request body too large",
+            Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::InvalidEmail(_) | Self::InvalidPhone(_) => "Invalid contact",
             _ => "Invalid request body",
         };

@@ -474,3 +474,106 @@ fn forwarded_addresses_count_only_behind_trusted_proxies() {
     let second = plain.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", "2.2.2.2")]);
     second.assert_problem(429, "rate_limited");
 }
+
+#[test]
+fn a_cross_site_simple_request_sends_no_code() {
+    let app = start("");
+    let body = json!({ "email": ADA.0, "phone": ADA.1 }).to_string();
+    for content_type in [
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let request = format!(
+            "POST /api/auth/send-otp HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let reply = raw(&app.host.base, request.as_bytes());
+        assert_eq!((reply.status, reply.code().as_deref()), (415, Some("unsupported_media_type")), "{content_type}");
+    }
+    // A body with no Content-Type at all (a Blob without a type).
+    let untyped =
+        format!("POST /api/auth/send-otp HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    assert_eq!(raw(&app.host.base, untyped.as_bytes()).status, 415);
+    assert_eq!(app.sent_to(ADA.0) + app.sent_to(ADA.1), 0);
+    assert!(app.audit().is_empty(), "nothing recorded: {:?}", app.audit());
+    assert_eq!(app.send(ADA).status, 202, "JSON still works");
+}
+
+#[test]
+fn a_client_sent_spin_client_addr_is_not_the_address_counted() {
+    let app = start("ip_sends=1");
+    let spoofed = |pair: (&str, &str), addr: &str| {
+        let body = json!({ "email": pair.0, "phone": pair.1 }).to_string();
+        app.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("spin-client-addr", addr)])
+    };
+    assert_eq!(spoofed(ADA, "198.51.100.1:4444").status, 202);
+    // The host's own address was counted, whatever the client claimed.
+    spoofed(GRACE, "198.51.100.2:4444").assert_problem(429, "rate_limited");
+    spoofed(INACTIVE, "198.51.100.3:4444").assert_problem(429, "rate_limited");
+    let sends = app.db.query("SELECT detail->>'ip' FROM audit.events WHERE action = 'otp.send'");
+    assert_eq!(sends, [[Some("127.0.0.1".to_owned())]]);
+}
+
+#[test]
+fn concurrent_wrong_guesses_never_spend_more_tries_than_the_limit() {
+    let app = start("lockout_failures=10,max_attempts=100");
+    let flows: Vec<String> = (0..8).map(|_| app.send(GRACE).json()["flow_id"].as_str().unwrap().to_owned()).collect();
+    let code = app.code(GRACE.0);
+    let answers: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..80)
+            .map(|i| {
+                let (app, flow, guess) = (&app, &flows[i % flows.len()], wrong(&code));
+                scope.spawn(move || app.verify(flow, json!({ "email_code": guess })).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let judged = answers.iter().filter(|&&s| s == 422).count();
+    let locked = answers.iter().filter(|&&s| s == 429).count();
+    assert_eq!(judged, 10, "exactly the limit was compared: {answers:?}");
+    assert_eq!(judged + locked, 80, "{answers:?}");
+    app.send(GRACE).assert_problem(429, "locked_out");
+}
+
+#[test]
+fn wrong_guesses_on_a_decoy_never_lock_the_member_out() {
+    let app = start("lockout_failures=3");
+    // Ada's email with a phone that is not hers: a decoy flow.
+    let decoy = app.send((ADA.0, "+447911123456")).json()["flow_id"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        app.verify(&decoy, json!({ "email_code": "000000" })).assert_problem(422, "code_invalid");
+    }
+    app.verify(&decoy, json!({ "email_code": "000000" })).assert_problem(429, "locked_out");
+    // Ada herself is untouched.
+    let real = app.send(ADA);
+    assert_eq!(real.status, 202, "{}", real.body);
+    let flow = real.json()["flow_id"].as_str().unwrap().to_owned();
+    let ok = app.verify(&flow, json!({ "email_code": app.code(ADA.0), "sms_code": app.code(ADA.1) }));
+    assert_eq!(ok.json()["step"], "biometric", "{}", ok.body);
+}
+
+#[test]
+fn lockouts_escalate_and_consecutive_failures_are_capped() {
+    let app = start("lockout_failures=2,lockout_seconds=1,lockout_max_seconds=4,failure_cap=5,max_attempts=100");
+    let flow = app.send(GRACE).json()["flow_id"].as_str().unwrap().to_owned();
+    let guess = wrong(&app.code(GRACE.0));
+    let fail_until_locked = || {
+        app.verify(&flow, json!({ "email_code": guess })).assert_problem(422, "code_invalid");
+        app.verify(&flow, json!({ "email_code": guess })).assert_problem(422, "code_invalid");
+        let locked = app.verify(&flow, json!({ "email_code": guess }));
+        locked.assert_problem(429, "locked_out");
+        locked.header("retry-after").unwrap().parse::<u64>().unwrap()
+    };
+    assert_eq!(fail_until_locked(), 1);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(fail_until_locked(), 2, "the second lockout lasts twice the first");
+    std::thread::sleep(Duration::from_millis(2100));
+    // Four consecutive failures so far; the fifth reaches the cap.
+    app.verify(&flow, json!({ "email_code": guess })).assert_problem(422, "code_invalid");
+    let capped = app.verify(&flow, json!({ "email_code": app.code(GRACE.0) }));
+    capped.assert_problem(429, "locked_out");
+    assert!(capped.header("retry-after").unwrap().parse::<u64>().unwrap() > 4, "held until the memory passes");
+    app.send(GRACE).assert_problem(429, "locked_out");
+}

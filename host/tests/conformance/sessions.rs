@@ -192,8 +192,11 @@ fn bad_refreshes_get_clear_problems() {
     app.host
         .send("POST", "/api/auth/refresh-token", Some(&other_device.to_string()))
         .assert_problem(401, "device_mismatch");
+    // Neither a cookie nor a token in the body: nobody is signed in here.
     let none = json!({ "device_id": DEVICE });
-    app.host.send("POST", "/api/auth/refresh-token", Some(&none.to_string())).assert_problem(400, "missing_field");
+    let anonymous = app.host.send("POST", "/api/auth/refresh-token", Some(&none.to_string()));
+    anonymous.assert_problem(401, "refresh_token_missing");
+    app.host.send("POST", "/api/auth/logout", Some(&none.to_string())).assert_problem(401, "refresh_token_missing");
     let extra = json!({ "device_id": DEVICE, "refresh_token": first, "admin": true });
     app.host.send("POST", "/api/auth/refresh-token", Some(&extra.to_string())).assert_problem(400, "unknown_field");
     // The refused attempts changed nothing: the token still rotates.

@@ -149,6 +149,28 @@ impl Host {
         }
     }
 
+    /// Starts the host with its log (stderr) written to `log`, and waits
+    /// until it serves.
+    pub fn start_logging(manifest: &Path, mode: Mode, env: &[(&str, &str)], log: &Path) -> Host {
+        let (mut cmd, port) = command(manifest, None, mode, env);
+        let file = std::fs::File::create(log).unwrap();
+        let child = cmd.stdout(Stdio::null()).stderr(file).spawn().unwrap();
+        let mut host = Host { child, base: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Ok(Some(_)) = host.child.try_wait() {
+                panic!("the host did not start:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+            }
+            if let Ok(r) = agent().get(&format!("{}/.well-known/spin/health", host.base)).call()
+                && r.status() == 200
+            {
+                return host;
+            }
+            assert!(Instant::now() < deadline, "the host did not start in time");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Runs the host to its exit and returns its status and stderr.
     pub fn run_to_exit(manifest: &Path, runtime_config: Option<&Path>, env: &[(&str, &str)]) -> (bool, String) {
         let (mut cmd, _) = command(manifest, runtime_config, Mode::Reuse, env);
@@ -290,7 +312,9 @@ impl Database {
     }
 
     pub fn address(&self) -> String {
-        format!("host=127.0.0.1 port=5432 user=postgres dbname={}", self.name)
+        // Plain text, as spin.toml's default: without `sslmode` the host (as
+        // Spin) would offer TLS and refuse the local server's certificate.
+        format!("host=127.0.0.1 port=5432 user=postgres dbname={} sslmode=disable", self.name)
     }
 }
 
@@ -407,4 +431,85 @@ pub fn start_with_probe(service: &str, db: &Database, extra: &[(&str, &str)]) ->
     ];
     env.extend_from_slice(extra);
     Host::start(&manifest, Some(&rc), Mode::Reuse, &env)
+}
+
+/// An answer read off the wire by [`raw`].
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The problem code of a problem+json answer, if it is one.
+    pub fn code(&self) -> Option<String> {
+        if self.header("content-type") != Some("application/problem+json") {
+            return None;
+        }
+        serde_json::from_str::<Value>(&self.body).ok()?["code"].as_str().map(str::to_owned)
+    }
+}
+
+/// Sends `request` byte for byte on a new connection to `base` (exactly as
+/// written: request line, fields, framing) and reads one response, framed
+/// by Content-Length, chunked encoding or the connection's close.
+pub fn raw(base: &str, request: &[u8]) -> RawReply {
+    let address = base.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status: u16 =
+        line.split_whitespace().nth(1).unwrap_or_else(|| panic!("no status line: {line:?}")).parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':').unwrap();
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let mut body = Vec::new();
+    if let Some(length) = find("content-length") {
+        body.resize(length.parse().unwrap(), 0);
+        reader.read_exact(&mut body).unwrap();
+    } else if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap(), 16).unwrap();
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        let _ = reader.read_to_end(&mut body);
+    }
+    RawReply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+/// A request in chunked encoding: `body` split into chunks of `size` bytes.
+pub fn chunked(head: &str, body: &[u8], size: usize) -> Vec<u8> {
+    let mut out = head.as_bytes().to_vec();
+    for chunk in body.chunks(size) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
 }

@@ -1,0 +1,246 @@
+//! The app as clients and attackers speak HTTP to it: the bytes on the
+//! wire, not a library's idea of a request. Browsers' and tools' exact
+//! header sets, hop-by-hop fields, HTTP/1.0, chunked bodies, oversized
+//! heads, and hostile `Host` values and request targets aimed at the
+//! private routes.
+
+use crate::support::*;
+
+const PRIVATE: [&str; 15] = [
+    "/internal/tokens",
+    "/internal/tokens/verify",
+    "/internal/data-keys",
+    "/internal/data-keys/unwrap",
+    "/internal/blind-index",
+    "/internal/decrypt",
+    "/internal/sign",
+    "/internal/match",
+    "/internal/link",
+    "/internal/passkeys/remove",
+    "/internal/sessions",
+    "/internal/sessions/refresh",
+    "/internal/sessions/revoke",
+    "/internal/devices",
+    "/internal/",
+];
+
+/// Public routes of each component, to carry a hostile `Host` to it.
+const CARRIERS: [&str; 6] = [
+    "/api/security/keys",
+    "/api/auth/send-otp",
+    "/api/users/profile",
+    "/api/devices/register",
+    "/api/sessions/current",
+    "/.well-known/jwks.json",
+];
+
+fn start(mode: Mode, db: &Database) -> Host {
+    wasm("vottery_gateway");
+    let root = workspace();
+    Host::start(
+        &root.join("spin.toml"),
+        Some(&root.join("runtime-config.toml")),
+        mode,
+        &[
+            ("SPIN_VARIABLE_MASTER_KEY", "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100"),
+            ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
+            ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
+            ("SPIN_VARIABLE_PG_DATABASE", &db.name),
+        ],
+    )
+}
+
+fn post(target: &str, host: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {target} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// What a private route would answer to be reached: a token minted, a
+/// plaintext, a match. None of it may ever come back.
+fn assert_not_reached(reply: &RawReply, what: &str) {
+    assert!(!(200..300).contains(&reply.status), "{what}: {} {}", reply.status, reply.body);
+    assert!(!reply.body.contains("\"token\""), "{what}: {}", reply.body);
+    assert!(!reply.body.contains("\"matched\""), "{what}: {}", reply.body);
+}
+
+#[test]
+fn no_private_route_is_reached_through_any_host_value_or_request_target() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    let token_request = r#"{"typ":"at+jwt","claims":{"sub":"x","roles":["security_admin"]}}"#;
+    for private in PRIVATE {
+        let direct = raw(&host.base, &post(private, "localhost", token_request));
+        assert_eq!((direct.status, direct.code().as_deref()), (404, Some("route_not_found")), "{private}");
+        for carrier in CARRIERS {
+            let hosts = [
+                format!("h{private}?"),
+                format!("h{private}"),
+                format!("h:80{private}?"),
+                format!("h/..{private}?"),
+                format!("user@h{private}?"),
+                format!("h@h{private}"),
+                format!("[::1]{private}?"),
+                format!("h%2F{}", &private[1..]),
+                format!("h {private}"),
+                "security.spin.internal".to_owned(),
+                "users.spin.internal:80".to_owned(),
+                "AUTH.SPIN.INTERNAL.".to_owned(),
+            ];
+            for hostile in &hosts {
+                let reply = raw(&host.base, &post(carrier, hostile, token_request));
+                let what = format!("{carrier} with Host {hostile:?}");
+                assert_not_reached(&reply, &what);
+                assert_eq!(
+                    (reply.status, reply.code().as_deref()),
+                    (400, Some("invalid_host")),
+                    "{what}: {}",
+                    reply.body
+                );
+            }
+            for target in [
+                format!("http://h{private}"),
+                format!("http://security.spin.internal{private}"),
+                format!("http://localhost{carrier}"),
+            ] {
+                let reply = raw(&host.base, &post(&target, "h", token_request));
+                let what = format!("absolute target {target}");
+                assert_not_reached(&reply, &what);
+                assert!(matches!(reply.status, 400 | 404), "{what}: {} {}", reply.status, reply.body);
+            }
+        }
+    }
+    // Two Host fields, or none at all in HTTP/1.1.
+    let two = b"GET /api/auth/health HTTP/1.1\r\nHost: localhost\r\nHost: h/internal/tokens?\r\n\r\n";
+    assert_eq!(raw(&host.base, two).code().as_deref(), Some("invalid_host"));
+    let none = b"GET /api/auth/health HTTP/1.1\r\nConnection: close\r\n\r\n";
+    assert_eq!(raw(&host.base, none).code().as_deref(), Some("invalid_host"));
+}
+
+#[test]
+fn plain_hosts_ip_literals_and_ports_are_served() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    for good in ["localhost", "localhost:3000", "127.0.0.1", "[::1]:3000", "id.vottery.example", "ID.Vottery.Example."]
+    {
+        let request = format!("GET /api/auth/health HTTP/1.1\r\nHost: {good}\r\nConnection: close\r\n\r\n");
+        let reply = raw(&host.base, request.as_bytes());
+        assert_eq!(reply.status, 200, "{good}: {}", reply.body);
+    }
+}
+
+#[test]
+fn hop_by_hop_fields_never_reach_a_guest() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    for fields in [
+        "Connection: keep-alive\r\n",
+        "Connection: close\r\n",
+        "Connection: Keep-Alive\r\nKeep-Alive: timeout=5, max=100\r\n",
+        "Proxy-Connection: keep-alive\r\n",
+        "Connection: upgrade\r\nUpgrade: websocket\r\n",
+        "Upgrade: h2c\r\n",
+        "TE: trailers\r\n",
+        "Trailer: x-checksum\r\n",
+        "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n",
+        "Connection: keep-alive, x-private\r\nx-private: 1\r\n",
+        "Connection: x-private\r\nx-private: 1\r\n",
+    ] {
+        for (method, path, body) in [
+            ("GET", "/api/auth/health", ""),
+            ("POST", "/api/security/verify", "{}"),
+            ("GET", "/api/devices/health", ""),
+        ] {
+            let request = format!(
+                "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{fields}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let reply = raw(&host.base, request.as_bytes());
+            let expected = if method == "GET" { 200 } else { 400 };
+            assert_eq!(reply.status, expected, "{method} {path} with {fields:?}: {}", reply.body);
+        }
+    }
+    // HTTP/1.0, with and without Host.
+    for request in [
+        "GET /api/auth/health HTTP/1.0\r\n\r\n",
+        "GET /api/auth/health HTTP/1.0\r\nHost: localhost\r\n\r\n",
+        "GET /api/auth/health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    ] {
+        assert_eq!(raw(&host.base, request.as_bytes()).status, 200, "{request:?}");
+    }
+}
+
+#[test]
+fn the_header_sets_real_clients_send_are_served() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    let clients = [
+        (
+            "chromium",
+            "Host: localhost:3000\r\nConnection: keep-alive\r\nsec-ch-ua: \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"\r\nsec-ch-ua-mobile: ?0\r\nsec-ch-ua-platform: \"Linux\"\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\nAccept: */*\r\nOrigin: http://localhost:3000\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\nReferer: http://localhost:3000/\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nAccept-Language: en-GB,en;q=0.9\r\n",
+        ),
+        (
+            "firefox",
+            "Host: localhost:3000\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0\r\nAccept: */*\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nReferer: http://localhost:3000/\r\nOrigin: http://localhost:3000\r\nConnection: keep-alive\r\nSec-Fetch-Dest: empty\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Site: same-origin\r\nPriority: u=0\r\nTE: trailers\r\n",
+        ),
+        (
+            "safari",
+            "Host: localhost:3000\r\nAccept: */*\r\nSec-Fetch-Site: same-origin\r\nAccept-Language: en-GB,en;q=0.9\r\nAccept-Encoding: gzip, deflate\r\nSec-Fetch-Mode: cors\r\nOrigin: http://localhost:3000\r\nUser-Agent: Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15\r\nReferer: http://localhost:3000/\r\nSec-Fetch-Dest: empty\r\nConnection: keep-alive\r\n",
+        ),
+        ("curl", "Host: localhost:3000\r\nUser-Agent: curl/8.11.0\r\nAccept: */*\r\n"),
+        (
+            "node",
+            "host: localhost:3000\r\nconnection: keep-alive\r\naccept: */*\r\naccept-language: *\r\nsec-fetch-mode: cors\r\nuser-agent: node\r\naccept-encoding: gzip, deflate\r\n",
+        ),
+        (
+            "nginx upstream",
+            "Host: localhost:3000\r\nX-Real-IP: 203.0.113.9\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\nUser-Agent: curl/8.11.0\r\nAccept: */*\r\n",
+        ),
+    ];
+    for (client, fields) in clients {
+        let get = format!("GET /api/auth/health HTTP/1.1\r\n{fields}\r\n");
+        let reply = raw(&host.base, get.as_bytes());
+        assert_eq!(reply.status, 200, "{client} GET: {}", reply.body);
+        let body = "{}";
+        let post = format!(
+            "POST /api/security/verify HTTP/1.1\r\n{fields}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let reply = raw(&host.base, post.as_bytes());
+        assert_eq!(
+            (reply.status, reply.code().as_deref()),
+            (400, Some("invalid_input")),
+            "{client} POST: {}",
+            reply.body
+        );
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{client}");
+    }
+}
+
+#[test]
+fn chunked_bodies_are_read_and_bounded() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    let head = "POST /api/security/verify HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let small = raw(&host.base, &chunked(head, b"{\"unknown_field_here\": 1}", 5));
+    assert_eq!((small.status, small.code().as_deref()), (400, Some("unknown_field")), "{}", small.body);
+    let big = format!("{{\"data\": \"{}\"}}", "x".repeat(70_000));
+    let over = raw(&host.base, &chunked(head, big.as_bytes(), 4096));
+    assert_eq!((over.status, over.code().as_deref()), (413, Some("payload_too_large")), "{}", over.body);
+}
+
+#[test]
+fn oversized_heads_are_refused_with_431() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    let large = format!("GET /api/auth/health HTTP/1.1\r\nHost: localhost\r\nX-Large: {}\r\n\r\n", "a".repeat(100_000));
+    let reply = raw(&host.base, large.as_bytes());
+    assert_eq!((reply.status, reply.code().as_deref()), (431, Some("request_header_fields_too_large")));
+    let many: String = (0..40).map(|i| format!("X-Field-{i}: {}\r\n", "b".repeat(2000))).collect();
+    let reply = raw(&host.base, format!("GET /api/auth/health HTTP/1.1\r\nHost: localhost\r\n{many}\r\n").as_bytes());
+    assert_eq!(reply.status, 431, "{}", reply.body);
+    // The host still serves.
+    assert_eq!(host.get("/api/auth/health").status, 200);
+}
