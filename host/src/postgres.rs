@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
@@ -30,7 +31,53 @@ type BoxError = Box<dyn StdError + Sync + Send>;
 type RangeOut<U> = (Option<(U, RangeBoundKind)>, Option<(U, RangeBoundKind)>);
 
 pub struct Connection {
-    client: Arc<deadpool_postgres::Object>,
+    client: Arc<Session>,
+}
+
+/// A pooled connection lent to a guest, and whether the guest may have
+/// left a transaction open on it (then it is rolled back before the
+/// connection goes back to the pool; otherwise that round trip is saved).
+pub struct Session {
+    client: deadpool_postgres::Object,
+    transaction: AtomicBool,
+}
+
+impl Session {
+    /// Notes what `statement` does to the connection's transaction, before
+    /// it runs.
+    fn note(&self, statement: &str) {
+        if let Some(open) = transaction_effect(statement) {
+            self.transaction.store(open, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether a statement opens (`Some(true)`) or ends (`Some(false)`) a
+/// transaction, from its first keyword; `None` for every other statement.
+/// `CALL` counts as opening one: a procedure may commit and begin anew.
+fn transaction_effect(statement: &str) -> Option<bool> {
+    let mut rest = statement;
+    loop {
+        rest = rest.trim_start();
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    let mut words = rest.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty());
+    let first = words.next()?.to_ascii_lowercase();
+    match first.as_str() {
+        "begin" | "start" | "call" => Some(true),
+        "commit" | "end" => Some(false),
+        "rollback" | "abort" => match words.next() {
+            Some(next) if next.eq_ignore_ascii_case("to") => None,
+            _ => Some(false),
+        },
+        _ => None,
+    }
 }
 
 pub struct ConnectionBuilder {
@@ -78,7 +125,7 @@ impl Pools {
             }
         };
         let client = pool.get().await.map_err(|e| failed(&server, error_chain(&e)))?;
-        Ok(Connection { client: Arc::new(client) })
+        Ok(Connection { client: Arc::new(Session { client, transaction: AtomicBool::new(false) }) })
     }
 }
 
@@ -182,18 +229,17 @@ async fn open_blocking(
     }
 }
 
-fn client_of(
-    data: &mut StoreData,
-    connection: &Resource<Connection>,
-) -> wasmtime::Result<Arc<deadpool_postgres::Object>> {
+fn client_of(data: &mut StoreData, connection: &Resource<Connection>) -> wasmtime::Result<Arc<Session>> {
     Ok(data.table().get(connection)?.client.clone())
 }
 
 async fn run_query(
-    client: &deadpool_postgres::Object,
+    session: &Session,
     statement: &str,
     params: Vec<ParameterValue>,
 ) -> Result<(Vec<Column>, Vec<Row>), Error> {
+    session.note(statement);
+    let client = &session.client;
     let params = params.into_iter().map(Param::try_from).collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let prepared = client.prepare_cached(statement).await.map_err(query_error)?;
@@ -207,11 +253,9 @@ async fn run_query(
     Ok((columns, rows))
 }
 
-async fn run_execute(
-    client: &deadpool_postgres::Object,
-    statement: &str,
-    params: Vec<ParameterValue>,
-) -> Result<u64, Error> {
+async fn run_execute(session: &Session, statement: &str, params: Vec<ParameterValue>) -> Result<u64, Error> {
+    session.note(statement);
+    let client = &session.client;
     let params = params.into_iter().map(Param::try_from).collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let prepared = client.prepare_cached(statement).await.map_err(query_error)?;
@@ -293,11 +337,13 @@ impl HostConnection for StoreData {
 
     async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
         let connection = self.table().delete(connection)?;
-        // Whatever transaction the guest left open is rolled back before
+        // A transaction the guest may have left open is rolled back before
         // the connection goes back to the pool.
-        tokio::spawn(async move {
-            let _ = connection.client.batch_execute("ROLLBACK").await;
-        });
+        if connection.client.transaction.load(Ordering::Relaxed) {
+            tokio::spawn(async move {
+                let _ = connection.client.client.batch_execute("ROLLBACK").await;
+            });
+        }
         Ok(())
     }
 }
@@ -733,4 +779,37 @@ fn datetime_tuple(t: NaiveDateTime) -> (i32, u8, u8, u8, u8, u8, u32) {
     let (y, mo, d) = date_tuple(t.date());
     let (h, mi, s, ns) = time_tuple(t.time());
     (y, mo, d, h, mi, s, ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transaction_effect;
+
+    #[test]
+    fn statements_that_open_and_end_transactions_are_recognised() {
+        for opens in [
+            "BEGIN",
+            "begin isolation level serializable",
+            "  START TRANSACTION",
+            "-- x\nBEGIN",
+            "/* a */ begin;",
+            "CALL p()",
+        ] {
+            assert_eq!(transaction_effect(opens), Some(true), "{opens}");
+        }
+        for ends in ["COMMIT", "end", "ROLLBACK", "rollback;", "ABORT"] {
+            assert_eq!(transaction_effect(ends), Some(false), "{ends}");
+        }
+        for neither in [
+            "SELECT 1",
+            "ROLLBACK TO SAVEPOINT a",
+            "rollback to a",
+            "DO $$ BEGIN NULL; END $$",
+            "",
+            "-- BEGIN",
+            "INSERT INTO t VALUES (1)",
+        ] {
+            assert_eq!(transaction_effect(neither), None, "{neither}");
+        }
+    }
 }

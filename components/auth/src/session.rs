@@ -9,6 +9,7 @@ use spin_sdk::http::Request;
 use vottery_auth_core::AuthError;
 use vottery_component_kit::crypto::{digest, random};
 use vottery_component_kit::{self as kit, ChainError};
+use vottery_gateway_policy::Cors;
 use vottery_passkeys_core::PasskeyError;
 use vottery_sessions_core::{
     AccessClaims, Amr, DeviceId, Policy, RefreshToken, SessionError, clear_refresh_cookie, refresh_cookie,
@@ -97,15 +98,33 @@ pub fn chained(service: &str, e: ChainError) -> Fault {
 /// cookie), and whether it came in the cookie.
 async fn presented(request: Request) -> Result<(DeviceId, RefreshToken, bool), Fault> {
     let cookies = request.headers().get("cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let from_trusted_page = trusted_page(&request).await?;
     let body: RefreshBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let device = DeviceId::parse(&body.device_id)?;
     Ok(match &body.refresh_token {
         Some(raw) => (device, RefreshToken::parse(raw)?, false),
         None => {
             let token = refresh_from_cookies(&cookies).ok_or(SessionError::RefreshMissing)?;
+            if !from_trusted_page {
+                return Err(SessionError::CsrfOriginRefused.into());
+            }
             (device, token, true)
         }
     })
+}
+
+/// Whether the request comes from a page that may use the refresh cookie:
+/// an allowed origin (`cors_origins`), the API's own, or a same-origin
+/// fetch that sent no `Origin` (CSRF; `SameSite=Strict` is the other half).
+async fn trusted_page(request: &Request) -> Result<bool, Fault> {
+    let origins = kit::variable("cors_origins").await.unwrap_or_default();
+    let any = kit::variable("cors_unsafe_any_origin").await.unwrap_or_default();
+    let cors = Cors::parse(&origins, &any).map_err(AuthError::Misconfigured)?;
+    let headers = request.headers();
+    let origin = headers.get_all(http::header::ORIGIN).iter().filter_map(|v| v.to_str().ok());
+    let own = request.uri().authority().map(|a| a.as_str());
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    Ok(cors.trusts_cookie_request(origin, own, site))
 }
 
 /// `POST /api/auth/logout`: ends the session of the presented refresh

@@ -1,9 +1,17 @@
 //! The access-token check for routes whose component asks for it
 //! (`gateway_auth = "required"`): an EdDSA `at+jwt` of this issuer for
 //! this audience, its key from the security service's JWKS (cached in Redis
-//! for a minute, fetched again for an unknown `kid`), and its session not
-//! in the revocation cache. The middleware runs with the configuration of
-//! the component it is in front of (`inherit_configuration`).
+//! for a minute, fetched again for an unknown `kid` at most every
+//! `MISS_INTERVAL` seconds), and its session not in the revocation cache.
+//! The middleware runs with the configuration of the component it is in
+//! front of (`inherit_configuration`).
+//!
+//! An instance that serves many requests (Spin reuses instances) keeps the
+//! key set and the tokens it has verified in memory until the key set's
+//! TTL and the tokens' expiry: a repeat request then costs one Redis round
+//! trip (the revocation check) and no signature verification. Nothing of a
+//! request but a verified token's claims outlives it, and a fresh instance
+//! starts with empty memory.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,14 +20,19 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use std::sync::Mutex;
+
 use vottery_component_kit::Problem;
-use vottery_gateway_policy::token_problem;
+use vottery_gateway_policy::{VerifiedTokens, token_problem};
 
 const JWKS_URL: &str = "http://security.spin.internal/.well-known/jwks.json";
 const JWKS_TTL: i64 = 60;
 const LEEWAY: u64 = 60;
+/// The least time between two fetches of the key set for unknown `kid`s.
+const MISS_INTERVAL: i64 = 10;
+const REMEMBERED_TOKENS: usize = 4096;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct Claims {
     sub: String,
     sid: String,
@@ -28,6 +41,21 @@ struct Claims {
     roles: Vec<String>,
     #[serde(default)]
     amr: Vec<String>,
+    exp: i64,
+}
+
+/// What this instance remembers between the requests it serves.
+struct Memory {
+    keys: Option<(JwkSet, i64)>,
+    tokens: VerifiedTokens<Claims>,
+}
+
+static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
+
+fn remember<R>(f: impl FnOnce(&mut Memory) -> R) -> R {
+    let mut guard = MEMORY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let memory = guard.get_or_insert_with(|| Memory { keys: None, tokens: VerifiedTokens::new(REMEMBERED_TOKENS) });
+    f(memory)
 }
 
 /// The verified identity, as the headers passed downstream.
@@ -66,12 +94,7 @@ async fn fetch_jwks(redis: &Connection, key: &str) -> Result<JwkSet, Problem> {
 
 pub async fn verify(token: Option<&str>) -> Result<Identity, Problem> {
     let token = token.ok_or_else(|| token_problem("token_missing"))?;
-    let header = decode_header(token).map_err(|_| token_problem("token_invalid"))?;
-    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
-        return Err(token_problem("token_invalid"));
-    }
-    let kid = header.kid.ok_or_else(|| token_problem("token_invalid"))?;
-    let sid = peek_sid(token).ok_or_else(|| token_problem("token_invalid"))?;
+    let now = vottery_component_kit::now();
     let (Some(url), Some(issuer), Some(audience)) =
         (var("redis_url").await, var("token_issuer").await, var("token_audience").await)
     else {
@@ -79,21 +102,16 @@ pub async fn verify(token: Option<&str>) -> Result<Identity, Problem> {
     };
     let namespace = var("redis_namespace").await.unwrap_or_else(|| "vottery".into());
     let redis = Connection::open(url).await.map_err(|_| unavailable("redis"))?;
-    let jwks_key = format!("{namespace}:gateway:jwks");
-    let args = [jwks_key.as_str(), &format!("{namespace}:revoked:{sid}")]
-        .iter()
-        .map(|k| RedisParameter::Binary(k.as_bytes().to_vec()))
-        .collect::<Vec<_>>();
-    let found = redis.execute("MGET", args).await.map_err(|_| unavailable("redis"))?;
-    let cached = match found.first() {
-        Some(RedisResult::Binary(bytes)) => serde_json::from_slice::<JwkSet>(bytes).ok(),
-        _ => None,
-    };
-    let revoked = matches!(found.get(1), Some(RedisResult::Binary(_)));
-    let set = match cached {
-        Some(set) if set.find(&kid).is_some() => set,
-        _ => fetch_jwks(&redis, &jwks_key).await?,
-    };
+    if let Some(claims) = remember(|m| m.tokens.get(token, now - LEEWAY as i64).cloned()) {
+        return live(&redis, &namespace, claims).await;
+    }
+    let header = decode_header(token).map_err(|_| token_problem("token_invalid"))?;
+    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
+        return Err(token_problem("token_invalid"));
+    }
+    let kid = header.kid.ok_or_else(|| token_problem("token_invalid"))?;
+    let sid = peek_sid(token).ok_or_else(|| token_problem("token_invalid"))?;
+    let (set, revoked) = key_set(&redis, &namespace, &kid, &sid, now).await?;
     let jwk = set.find(&kid).ok_or_else(|| token_problem("token_invalid"))?;
     let key = DecodingKey::from_jwk(jwk).map_err(|_| token_problem("token_invalid"))?;
     let mut validation = Validation::new(Algorithm::EdDSA);
@@ -107,14 +125,90 @@ pub async fn verify(token: Option<&str>) -> Result<Identity, Problem> {
             _ => token_problem("token_invalid"),
         })?
         .claims;
-    if revoked || claims.sid != sid {
+    if claims.sid != sid {
         return Err(token_problem("session_revoked"));
     }
-    Ok(vec![
+    remember(|m| m.tokens.insert(token.to_owned(), claims.clone(), claims.exp, now));
+    if revoked {
+        return Err(token_problem("session_revoked"));
+    }
+    Ok(identity(claims))
+}
+
+/// The key set holding `kid`, and whether `sid` is revoked: from this
+/// instance's memory (then only the revocation is read), else from Redis
+/// in the same round trip as the revocation, else fetched from `security`
+/// (for an unknown `kid`, at most once per `MISS_INTERVAL`).
+async fn key_set(
+    redis: &Connection,
+    namespace: &str,
+    kid: &str,
+    sid: &str,
+    now: i64,
+) -> Result<(JwkSet, bool), Problem> {
+    let remembered = remember(|m| m.keys.clone().filter(|(set, at)| now - at < JWKS_TTL && set.find(kid).is_some()));
+    if let Some((set, _)) = remembered {
+        return Ok((set, is_revoked(redis, namespace, sid).await?));
+    }
+    let jwks_key = format!("{namespace}:gateway:jwks");
+    let args = [jwks_key.as_str(), &format!("{namespace}:revoked:{sid}")]
+        .iter()
+        .map(|k| RedisParameter::Binary(k.as_bytes().to_vec()))
+        .collect::<Vec<_>>();
+    let found = redis.execute("MGET", args).await.map_err(|_| unavailable("redis"))?;
+    let cached = match found.first() {
+        Some(RedisResult::Binary(bytes)) => serde_json::from_slice::<JwkSet>(bytes).ok(),
+        _ => None,
+    };
+    let revoked = matches!(found.get(1), Some(RedisResult::Binary(_)));
+    let set = match cached {
+        Some(set) if set.find(kid).is_some() => set,
+        _ => {
+            if !may_fetch_on_miss(redis, namespace).await? {
+                return Err(token_problem("token_invalid"));
+            }
+            fetch_jwks(redis, &jwks_key).await?
+        }
+    };
+    remember(|m| m.keys = Some((set.clone(), now)));
+    Ok((set, revoked))
+}
+
+/// Whether this request may fetch the key set for a `kid` it does not
+/// hold: one fetch per `MISS_INTERVAL` across every instance and replica,
+/// so a flood of made-up `kid`s costs one chained call, not one each.
+async fn may_fetch_on_miss(redis: &Connection, namespace: &str) -> Result<bool, Problem> {
+    let args = vec![
+        RedisParameter::Binary(format!("{namespace}:gateway:jwks-miss").into_bytes()),
+        RedisParameter::Binary(b"1".to_vec()),
+        RedisParameter::Binary(b"NX".to_vec()),
+        RedisParameter::Binary(b"EX".to_vec()),
+        RedisParameter::Int64(MISS_INTERVAL),
+    ];
+    let answer = redis.execute("SET", args).await.map_err(|_| unavailable("redis"))?;
+    Ok(matches!(answer.first(), Some(RedisResult::Status(_) | RedisResult::Binary(_))))
+}
+
+async fn is_revoked(redis: &Connection, namespace: &str, sid: &str) -> Result<bool, Problem> {
+    let key = RedisParameter::Binary(format!("{namespace}:revoked:{sid}").into_bytes());
+    let found = redis.execute("EXISTS", vec![key]).await.map_err(|_| unavailable("redis"))?;
+    Ok(matches!(found.first(), Some(RedisResult::Int64(n)) if *n > 0))
+}
+
+/// A remembered token's identity, unless its session has been revoked since.
+async fn live(redis: &Connection, namespace: &str, claims: Claims) -> Result<Identity, Problem> {
+    if is_revoked(redis, namespace, &claims.sid).await? {
+        return Err(token_problem("session_revoked"));
+    }
+    Ok(identity(claims))
+}
+
+fn identity(claims: Claims) -> Identity {
+    vec![
         ("vottery-user", claims.sub),
         ("vottery-session", claims.sid),
         ("vottery-device", claims.did),
         ("vottery-roles", claims.roles.join(",")),
         ("vottery-amr", claims.amr.join(",")),
-    ])
+    ]
 }

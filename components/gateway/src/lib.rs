@@ -14,7 +14,7 @@ use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::random::random::get_random_u64;
 use spin_sdk::wasip3::wit_future;
 use vottery_component_kit::{self as kit, Problem};
-use vottery_gateway_policy::{self as policy, DEFAULT_HEADERS, IDENTITY_HEADERS, REQUEST_ID, SECURITY_HEADERS};
+use vottery_gateway_policy::{self as policy, Cors, DEFAULT_HEADERS, IDENTITY_HEADERS, REQUEST_ID, SECURITY_HEADERS};
 
 mod access;
 
@@ -23,19 +23,22 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
     let (mut parts, mut body) = request.into_parts();
     let offered = parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
     let random = (u128::from(get_random_u64()) << 64) | u128::from(get_random_u64());
-    let id = policy::request_id(offered, random);
+    let mut edge = Edge { id: policy::request_id(offered, random), origin: None };
 
+    let cors = match cors_settings().await {
+        Ok(cors) => cors,
+        Err(problem) => return early(&problem, &edge),
+    };
+    edge.origin = cors.allowed(parts.headers.get_all(http::header::ORIGIN).iter().filter_map(|v| v.to_str().ok()));
+    if let Some(requested) = preflight_method(&parts) {
+        return preflight(&cors, &parts, requested, &edge);
+    }
     let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if let Err(problem) = policy::check_body_size(declared) {
-        let mut early = kit::problem(&problem);
-        decorate(early.headers_mut(), &id)?;
-        return early.into_response();
+        return early(&problem, &edge);
     }
-
     if policy::is_private_path(parts.uri.path()) {
-        let mut early = kit::problem(&Problem::not_found(parts.uri.path()));
-        decorate(early.headers_mut(), &id)?;
-        return early.into_response();
+        return early(&Problem::not_found(parts.uri.path()), &edge);
     }
     for name in IDENTITY_HEADERS {
         parts.headers.remove(name);
@@ -50,25 +53,18 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
                     parts.headers.insert(name, HeaderValue::try_from(value).map_err(internal)?);
                 }
             }
-            Err(problem) => {
-                let mut early = kit::problem(&problem);
-                if problem.status() == 401 {
-                    early.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                }
-                decorate(early.headers_mut(), &id)?;
-                return early.into_response();
-            }
+            Err(problem) => return early(&problem, &edge),
         }
     }
 
-    parts.headers.insert(REQUEST_ID, HeaderValue::try_from(id.as_str()).map_err(internal)?);
+    parts.headers.insert(REQUEST_ID, HeaderValue::try_from(edge.id.as_str()).map_err(internal)?);
     let inner = body.take_unstarted().ok_or_else(|| internal("request body already read"))?;
     let forward = rebuild(inner, Fields::try_from(parts.headers).map_err(internal)?)?;
 
     let mut downstream = spin_sdk::http::next(forward).await?;
     let status = downstream.status().as_u16();
     policy::sanitize_head(downstream.headers_mut(), false);
-    decorate(downstream.headers_mut(), &id)?;
+    decorate(downstream.headers_mut(), &edge)?;
     let fields = Fields::try_from(std::mem::take(downstream.headers_mut())).map_err(internal)?;
     let inner = downstream.body_mut().take_unstarted().ok_or_else(|| internal("downstream body already read"))?;
     let (_, result) = wit_future::new(|| Ok(()));
@@ -76,6 +72,72 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
     let (response, _sent) = Response::new(fields, Some(body), trailers);
     response.set_status_code(status).map_err(|()| internal("invalid status"))?;
     Ok(response)
+}
+
+/// What every answer of this request carries: its id, and the CORS
+/// headers when it came from an allowed origin.
+struct Edge {
+    id: String,
+    origin: Option<String>,
+}
+
+/// The browser origins allowed to call the API, from the variables of the
+/// component the gateway is in front of.
+async fn cors_settings() -> Result<Cors, Problem> {
+    let origins = kit::variable("cors_origins").await.unwrap_or_default();
+    let any = kit::variable("cors_unsafe_any_origin").await.unwrap_or_default();
+    Cors::parse(&origins, &any).map_err(|e| {
+        Problem::new(500, "gateway_misconfigured", "Internal error").with_detail(format!("gateway settings: {e}"))
+    })
+}
+
+/// The method a CORS preflight asks about (`OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`), if this is one.
+fn preflight_method(parts: &http::request::Parts) -> Option<String> {
+    if parts.method != http::Method::OPTIONS || !parts.headers.contains_key(http::header::ORIGIN) {
+        return None;
+    }
+    let method = parts.headers.get(http::header::ACCESS_CONTROL_REQUEST_METHOD)?;
+    Some(method.to_str().unwrap_or_default().to_owned())
+}
+
+/// The gateway's own answer to a preflight: 204 with the CORS headers for
+/// an allowed origin asking for what the API uses, 403 otherwise.
+fn preflight(cors: &Cors, parts: &http::request::Parts, method: String, edge: &Edge) -> Result<Response, ErrorCode> {
+    let Some(origin) = edge.origin.as_deref() else {
+        let refused = Problem::new(403, "cors_origin_refused", "Forbidden")
+            .with_detail("this origin may not call the API from a browser");
+        return early(&refused, edge);
+    };
+    let requested = parts
+        .headers
+        .get_all(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    match cors.preflight(origin, &method, &requested) {
+        Ok(headers) => {
+            let mut answer = http::Response::new(String::new());
+            *answer.status_mut() = http::StatusCode::NO_CONTENT;
+            for (name, value) in headers {
+                answer.headers_mut().insert(name, HeaderValue::try_from(value).map_err(internal)?);
+            }
+            decorate(answer.headers_mut(), &Edge { id: edge.id.clone(), origin: None })?;
+            answer.into_response()
+        }
+        Err(problem) => early(&problem, edge),
+    }
+}
+
+/// A problem the gateway answers itself, decorated like every answer.
+fn early(problem: &Problem, edge: &Edge) -> Result<Response, ErrorCode> {
+    let mut answer = kit::problem(problem);
+    if problem.status() == 401 {
+        answer.headers_mut().insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    decorate(answer.headers_mut(), edge)?;
+    answer.into_response()
 }
 
 /// The same request with new headers; the body stream moves across.
@@ -95,7 +157,7 @@ fn rebuild(request: Request, headers: Fields) -> Result<Request, ErrorCode> {
     Ok(forward)
 }
 
-fn decorate(headers: &mut HeaderMap, id: &str) -> Result<(), ErrorCode> {
+fn decorate(headers: &mut HeaderMap, edge: &Edge) -> Result<(), ErrorCode> {
     for (name, value) in SECURITY_HEADERS {
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
@@ -104,7 +166,13 @@ fn decorate(headers: &mut HeaderMap, id: &str) -> Result<(), ErrorCode> {
             headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
         }
     }
-    headers.insert(REQUEST_ID, HeaderValue::try_from(id).map_err(internal)?);
+    headers.insert(REQUEST_ID, HeaderValue::try_from(edge.id.as_str()).map_err(internal)?);
+    headers.append(http::header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = &edge.origin {
+        for (name, value) in Cors::response_headers(origin) {
+            headers.insert(name, HeaderValue::try_from(value).map_err(internal)?);
+        }
+    }
     Ok(())
 }
 

@@ -3,6 +3,9 @@
 //! large, and which headers every response gets.
 #![forbid(unsafe_code)]
 
+mod cors;
+
+pub use cors::{Cors, canonical_origin};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use vottery_http::Problem;
 
@@ -152,9 +155,65 @@ pub fn is_private_path(path: &str) -> bool {
     lower == "/internal" || lower.starts_with("/internal/")
 }
 
+/// Access tokens this instance has already verified (signature, issuer,
+/// audience), kept until they expire so a repeat request costs no
+/// signature check; the revocation check still runs on every request.
+/// Bounded: when full, expired entries go first, then everything.
+#[derive(Debug)]
+pub struct VerifiedTokens<T> {
+    entries: std::collections::HashMap<String, (T, i64)>,
+    capacity: usize,
+}
+
+impl<T> VerifiedTokens<T> {
+    pub fn new(capacity: usize) -> Self {
+        Self { entries: std::collections::HashMap::new(), capacity }
+    }
+
+    /// What `token` verified to, if it is still valid at `now`.
+    pub fn get(&self, token: &str, now: i64) -> Option<&T> {
+        self.entries.get(token).filter(|(_, until)| now <= *until).map(|(value, _)| value)
+    }
+
+    /// Remembers `token` as valid until `until` (Unix seconds).
+    pub fn insert(&mut self, token: String, value: T, until: i64, now: i64) {
+        if self.entries.len() >= self.capacity {
+            self.entries.retain(|_, (_, valid)| now <= *valid);
+            if self.entries.len() >= self.capacity {
+                self.entries.clear();
+            }
+        }
+        self.entries.insert(token, (value, until));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verified_tokens_are_remembered_until_they_expire_and_the_memory_is_bounded() {
+        let mut tokens = VerifiedTokens::new(2);
+        tokens.insert("a".into(), 1, 100, 10);
+        assert_eq!(tokens.get("a", 100), Some(&1));
+        assert_eq!(tokens.get("a", 101), None, "expired");
+        assert_eq!(tokens.get("b", 10), None);
+        tokens.insert("b".into(), 2, 50, 10);
+        // Full at 60: "b" has expired and makes room.
+        tokens.insert("c".into(), 3, 200, 60);
+        assert_eq!((tokens.len(), tokens.get("a", 60), tokens.get("c", 60)), (2, Some(&1), Some(&3)));
+        // Full with live entries: everything goes.
+        tokens.insert("d".into(), 4, 200, 60);
+        assert_eq!((tokens.len(), tokens.get("a", 60), tokens.get("d", 60)), (1, None, Some(&4)));
+    }
 
     #[test]
     fn forwarded_heads_lose_hop_by_hop_fields_and_client_copies_of_spin_fields() {

@@ -25,6 +25,8 @@ pub enum SessionError {
     SessionNotFound,
     #[error("the device is not registered to this member")]
     DeviceNotRegistered,
+    #[error("a request carrying the refresh cookie must come from an allowed origin")]
+    CsrfOriginRefused,
     #[error("storage is unavailable: {0}")]
     Storage(String),
 }
@@ -42,6 +44,7 @@ impl SessionError {
             Self::DeviceMismatch => "device_mismatch",
             Self::SessionNotFound => "session_not_found",
             Self::DeviceNotRegistered => "device_not_registered",
+            Self::CsrfOriginRefused => "csrf_origin_refused",
             Self::Storage(_) => "storage_unavailable",
         }
     }
@@ -72,6 +75,7 @@ impl SessionError {
             }
             Self::SessionNotFound => Problem::new(404, self.code(), "Not found").with_detail(self.to_string()),
             Self::DeviceNotRegistered => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
+            Self::CsrfOriginRefused => Problem::new(403, self.code(), "Forbidden").with_detail(self.to_string()),
             _ => Problem::new(401, self.code(), "Unauthorized").with_detail(self.to_string()),
         }
     }
@@ -94,6 +98,7 @@ mod tests {
             (SessionError::DeviceMismatch, 401, "device_mismatch"),
             (SessionError::SessionNotFound, 404, "session_not_found"),
             (SessionError::DeviceNotRegistered, 409, "device_not_registered"),
+            (SessionError::CsrfOriginRefused, 403, "csrf_origin_refused"),
             (SessionError::Storage("redis at 10.0.0.9".into()), 503, "storage_unavailable"),
         ];
         for (error, status, code) in cases {

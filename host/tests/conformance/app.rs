@@ -87,6 +87,19 @@ fn each_service_connects_as_its_own_least_privileged_role() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    // Sngine's table is read, never written, through the view.
+    for write in [
+        "UPDATE users.sngine_accounts SET email = 'taken@example.com'",
+        "DELETE FROM users.sngine_accounts",
+        "INSERT INTO users.sngine_accounts (username, email) VALUES ('x', 'x@example.com')",
+    ] {
+        let out = std::process::Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "vottery_users", "-d", &db.name, "-tAc", write])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{write}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("permission denied"), "{write}");
+    }
 }
 
 #[test]

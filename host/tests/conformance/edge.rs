@@ -46,6 +46,7 @@ fn start(mode: Mode, db: &Database) -> Host {
             ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
             ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
             ("SPIN_VARIABLE_PG_DATABASE", &db.name),
+            ("SPIN_VARIABLE_CORS_ORIGINS", "https://app.vottery.example, http://localhost:5173"),
         ],
     )
 }
@@ -243,4 +244,77 @@ fn oversized_heads_are_refused_with_431() {
     assert_eq!(reply.status, 431, "{}", reply.body);
     // The host still serves.
     assert_eq!(host.get("/api/auth/health").status, 200);
+}
+
+fn preflight(host: &Host, origin: &str, method: &str, headers: &str) -> RawReply {
+    let request = format!(
+        "OPTIONS /api/users/profile HTTP/1.1\r\nHost: localhost\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: {method}\r\nAccess-Control-Request-Headers: {headers}\r\n\r\n"
+    );
+    raw(&host.base, request.as_bytes())
+}
+
+#[test]
+fn the_gateway_answers_preflights_for_allowed_origins_only() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    let ok = preflight(&host, "https://app.vottery.example", "PUT", "authorization, content-type, if-match");
+    assert_eq!(ok.status, 204, "{}", ok.body);
+    assert_eq!(ok.header("access-control-allow-origin"), Some("https://app.vottery.example"));
+    assert_eq!(ok.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(ok.header("access-control-allow-methods"), Some("GET, POST, PUT, DELETE"));
+    assert!(ok.header("access-control-allow-headers").unwrap().contains("if-match"));
+    assert_eq!(ok.header("access-control-max-age"), Some("600"));
+    assert!(ok.header("vary").unwrap().contains("Origin"));
+    for (origin, method, headers, code) in [
+        ("https://evil.example", "GET", "", "cors_origin_refused"),
+        ("null", "POST", "content-type", "cors_origin_refused"),
+        ("https://app.vottery.example.evil.example", "GET", "", "cors_origin_refused"),
+        ("not an origin", "GET", "", "cors_origin_refused"),
+        ("https://app.vottery.example", "PATCH", "", "cors_preflight_refused"),
+        ("https://app.vottery.example", "POST", "x-admin", "cors_preflight_refused"),
+    ] {
+        let refused = preflight(&host, origin, method, headers);
+        assert_eq!((refused.status, refused.code().as_deref()), (403, Some(code)), "{origin} {method} {headers}");
+        if code == "cors_origin_refused" {
+            assert_eq!(refused.header("access-control-allow-origin"), None, "{origin}");
+        } else {
+            assert_eq!(refused.header("access-control-allow-methods"), None, "{method} {headers}");
+        }
+    }
+    let twice = "OPTIONS /api/users/profile HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.vottery.example\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: GET\r\n\r\n";
+    assert_eq!(raw(&host.base, twice.as_bytes()).code().as_deref(), Some("cors_origin_refused"));
+}
+
+#[test]
+fn every_answer_to_an_allowed_origin_carries_the_cors_headers_errors_included() {
+    let db = Database::migrated();
+    let host = start(Mode::Reuse, &db);
+    let big = "x".repeat(70_000);
+    let requests = [
+        ("GET /api/sessions/current", String::new(), 401),
+        ("GET /api/auth/health", String::new(), 200),
+        ("GET /api/auth/nothing-here", String::new(), 404),
+        ("POST /api/security/verify", big, 413),
+    ];
+    for origin in ["https://app.vottery.example", "https://evil.example"] {
+        for (line, body, status) in &requests {
+            let request = format!(
+                "{line} HTTP/1.1\r\nHost: localhost\r\nOrigin: {origin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let reply = raw(&host.base, request.as_bytes());
+            assert_eq!(reply.status, *status, "{line} from {origin}: {}", reply.body);
+            assert!(reply.header("vary").is_some_and(|v| v.contains("Origin")), "{line}");
+            if origin == "https://evil.example" {
+                assert_eq!(reply.header("access-control-allow-origin"), None, "{line}");
+                continue;
+            }
+            assert_eq!(reply.header("access-control-allow-origin"), Some(origin), "{line}");
+            assert_eq!(reply.header("access-control-allow-credentials"), Some("true"), "{line}");
+            let exposed = reply.header("access-control-expose-headers").unwrap();
+            for name in ["x-request-id", "retry-after", "etag", "www-authenticate"] {
+                assert!(exposed.contains(name), "{line}: {exposed}");
+            }
+        }
+    }
 }

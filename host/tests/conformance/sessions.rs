@@ -209,7 +209,21 @@ fn browsers_refresh_with_an_http_only_strict_cookie() {
     let (_, first) = app.open();
     let cookie = format!("__Host-vottery-refresh={first}");
     let body = json!({ "device_id": DEVICE }).to_string();
-    let reply = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &[("cookie", &cookie)]);
+    // Another site's page, or a request that shows no origin at all, may
+    // not use the cookie; nothing changes.
+    for refused in [
+        vec![("cookie", cookie.as_str()), ("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")],
+        vec![("cookie", cookie.as_str()), ("origin", "null")],
+        vec![("cookie", cookie.as_str())],
+    ] {
+        let reply = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &refused);
+        reply.assert_problem(403, "csrf_origin_refused");
+        app.host
+            .send_with("POST", "/api/auth/logout", Some(&body), &refused)
+            .assert_problem(403, "csrf_origin_refused");
+    }
+    let same_origin = [("cookie", cookie.as_str()), ("sec-fetch-site", "same-origin")];
+    let reply = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &same_origin);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(reply.json().get("refresh_token").is_none(), "a browser never sees the token");
     let set = reply.header("set-cookie").unwrap().to_owned();
@@ -217,7 +231,13 @@ fn browsers_refresh_with_an_http_only_strict_cookie() {
         assert!(set.contains(attribute), "{set}");
     }
     let next = set.split(';').next().unwrap().to_owned();
-    let again = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &[("cookie", &next)]);
+    let own_origin = app.host.base.clone();
+    let again = app.host.send_with(
+        "POST",
+        "/api/auth/refresh-token",
+        Some(&body),
+        &[("cookie", &next), ("origin", &own_origin)],
+    );
     assert_eq!(again.status, 200, "{}", again.body);
 }
 

@@ -330,12 +330,14 @@ impl Database {
     pub fn migrated() -> Database {
         let db = Database::fresh();
         let migrate = workspace().join("target/release/vottery-migrate");
-        // Built once per run (a no-op when fresh), so new migrations are in.
+        // Built once per run (a no-op when fresh), so new migrations are in;
+        // with the arguments of scripts/lib.sh's build, so the features are
+        // the same and nothing is compiled a second way.
         static BUILT: OnceLock<()> = OnceLock::new();
         BUILT.get_or_init(|| {
             let status = Command::new(env!("CARGO"))
                 .current_dir(workspace())
-                .args(["build", "--release", "-p", "vottery-migrate"])
+                .args(["build", "--release", "--all-targets"])
                 .status()
                 .unwrap();
             assert!(status.success());
