@@ -92,19 +92,25 @@ build_all() {
     cargo build --release --target wasm32-wasip2 "${WASM_PACKAGES[@]}"
 }
 
-# Development secrets, made once per checkout and never committed.
+# Development secrets, made once per machine (as the local PostgreSQL they
+# seal keys in is the machine's) and never committed.
 dev_secrets() {
-    mkdir -p .vottery
-    touch .vottery/dev.env
-    chmod 600 .vottery/dev.env
+    local dir="${VOTTERY_CONFIG_DIR:-$HOME/.config/vottery}"
+    mkdir -p "$dir"
+    # A checkout made before the secrets moved here brings its own along.
+    if [ ! -e "$dir/dev.env" ] && [ -f .vottery/dev.env ]; then
+        cp .vottery/dev.env "$dir/dev.env"
+    fi
+    touch "$dir/dev.env"
+    chmod 600 "$dir/dev.env"
     local name
     for name in MASTER_KEY CONTACT_PEPPER OTP_KEY FINGERPRINT_KEY; do
-        if ! grep -q "^SPIN_VARIABLE_$name=" .vottery/dev.env; then
-            echo "SPIN_VARIABLE_$name=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >> .vottery/dev.env
+        if ! grep -q "^SPIN_VARIABLE_$name=" "$dir/dev.env"; then
+            echo "SPIN_VARIABLE_$name=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >> "$dir/dev.env"
         fi
     done
     set -a
     # shellcheck disable=SC1091
-    . .vottery/dev.env
+    . "$dir/dev.env"
     set +a
 }

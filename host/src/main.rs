@@ -49,6 +49,19 @@ struct Cli {
     /// Seconds a request may take before its instance is dropped.
     #[arg(long)]
     request_timeout: Option<f64>,
+    /// Seconds a client has to send a whole request head (and that an idle
+    /// keep-alive connection is kept) before the connection is dropped.
+    #[arg(long, env = "VOTTERY_HEADER_READ_TIMEOUT", default_value_t = 10.0)]
+    header_read_timeout: f64,
+    /// Connections served at once; more are answered 503 and closed.
+    #[arg(long, env = "VOTTERY_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Fields in a request head; more are answered 431.
+    #[arg(long, env = "VOTTERY_MAX_HEADER_COUNT", default_value_t = 100)]
+    max_header_count: usize,
+    /// Bytes of a request target; longer ones are answered 414.
+    #[arg(long, env = "VOTTERY_MAX_URI_BYTES", default_value_t = 8192)]
+    max_uri_bytes: usize,
     /// Where compiled components are cached.
     #[arg(long, env = "VOTTERY_COMPILE_CACHE")]
     cache_dir: Option<PathBuf>,
@@ -102,6 +115,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.max_instance_reuse_count == 0 || cli.max_instance_concurrent_reuse_count == 0 {
         anyhow::bail!("instance reuse counts must be at least 1");
     }
+    if cli.max_connections == 0
+        || cli.max_header_count == 0
+        || cli.header_read_timeout.is_nan()
+        || cli.header_read_timeout <= 0.0
+    {
+        anyhow::bail!("--max-connections, --max-header-count and --header-read-timeout must be above 0");
+    }
     let settings = instances::InstanceSettings {
         max_reuse: cli.max_instance_reuse_count,
         max_concurrent: cli.max_instance_concurrent_reuse_count,
@@ -134,5 +154,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("  http://{address}{}  ->  {}", route.raw, app.runtime(route.component).id);
     }
     println!("Serving http://{address}");
-    server::serve(app, listener).await
+    let limits = server::Limits {
+        header_read_timeout: Duration::from_secs_f64(cli.header_read_timeout),
+        max_connections: cli.max_connections,
+        max_header_count: cli.max_header_count,
+        max_uri_bytes: cli.max_uri_bytes,
+    };
+    server::serve(app, listener, limits).await
 }

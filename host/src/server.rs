@@ -13,16 +13,32 @@ use http::uri::Authority;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use vottery_gateway_policy::{DEFAULT_HEADERS, SECURITY_HEADERS};
 use wasmtime_wasi_http::handler;
 
 use crate::app::{App, OutgoingBody};
 use crate::headers::{self, HeadError};
 
+/// What the host bounds for each client, before any guest runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request head not complete within this time drops the connection;
+    /// it also bounds how long an idle keep-alive connection is kept.
+    pub header_read_timeout: std::time::Duration,
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Fields in a request head (431 beyond).
+    pub max_header_count: usize,
+    /// Bytes of a request target (414 beyond).
+    pub max_uri_bytes: usize,
+}
+
 /// Serves `app` on `listener` until the process ends.
-pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
+pub async fn serve(app: Arc<App>, listener: TcpListener, limits: Limits) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -32,20 +48,49 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) -> anyhow::Result<()> {
             }
         };
         let _ = stream.set_nodelay(true);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let app = app.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&app, request, peer, local).await) }
+                async move { Ok::<_, std::convert::Infallible>(handle(&app, request, peer, local, limits).await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .max_headers(limits.max_header_count)
                 .max_buf_size(2 * headers::MAX_HEAD_BYTES)
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(error) = connection.await {
                 tracing::debug!("connection from {peer} ended: {error}");
             }
+            drop(slot);
         });
     }
+}
+
+/// The answer to a connection over the limit: at once, then closed.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body =
+        problem_body(503, "too_many_connections", "Service unavailable", "the server is at its connection limit");
+    let mut head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in SECURITY_HEADERS {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        stream.shutdown().await
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
 }
 
 async fn handle(
@@ -53,10 +98,16 @@ async fn handle(
     request: http::Request<Incoming>,
     peer: SocketAddr,
     local: SocketAddr,
+    limits: Limits,
 ) -> http::Response<OutgoingBody> {
     let started = Instant::now();
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
+    let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target + request.uri().authority().map_or(0, |a| a.as_str().len()) > limits.max_uri_bytes {
+        let detail = format!("the request target is longer than {} bytes", limits.max_uri_bytes);
+        return problem_response(414, "uri_too_long", "URI too long", &detail);
+    }
     if let Some(response) = well_known(app, &path) {
         return response;
     }
@@ -137,21 +188,31 @@ fn well_known(app: &App, path: &str) -> Option<http::Response<OutgoingBody>> {
     })
 }
 
+/// An answer the host gives itself, with the security headers the
+/// gateway puts on the app's answers.
 fn text_response(status: u16, content_type: &'static str, body: Bytes) -> http::Response<OutgoingBody> {
     let mut response = http::Response::new(Full::new(body).map_err(|never| match never {}).boxed_unsync());
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    for (name, value) in SECURITY_HEADERS.iter().chain(DEFAULT_HEADERS) {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
     response
 }
 
-/// A problem+json answer given by the host itself.
-pub fn problem_response(status: u16, code: &str, title: &str, detail: &str) -> http::Response<OutgoingBody> {
-    let body = serde_json::json!({
+fn problem_body(status: u16, code: &str, title: &str, detail: &str) -> String {
+    serde_json::json!({
         "type": format!("urn:vottery:problem:{code}"),
         "title": title,
         "status": status,
         "code": code,
         "detail": detail,
-    });
-    text_response(status, "application/problem+json", Bytes::from(body.to_string()))
+    })
+    .to_string()
+}
+
+/// A problem+json answer given by the host itself.
+pub fn problem_response(status: u16, code: &str, title: &str, detail: &str) -> http::Response<OutgoingBody> {
+    text_response(status, "application/problem+json", Bytes::from(problem_body(status, code, title, detail)))
 }

@@ -18,12 +18,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::BodyExt;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
-use serde::Deserialize;
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use std::sync::Mutex;
 
+use serde::Deserialize;
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+
 use vottery_component_kit::Problem;
+use vottery_gateway_policy::limits::{self, Verdict};
 use vottery_gateway_policy::{VerifiedTokens, token_problem};
+
+use crate::limiter::Charge;
 
 const JWKS_URL: &str = "http://security.spin.internal/.well-known/jwks.json";
 const JWKS_TTL: i64 = 60;
@@ -92,26 +96,61 @@ async fn fetch_jwks(redis: &Connection, key: &str) -> Result<JwkSet, Problem> {
     Ok(set)
 }
 
-pub async fn verify(token: Option<&str>) -> Result<Identity, Problem> {
-    let token = token.ok_or_else(|| token_problem("token_missing"))?;
+/// A verify request's rate limit: its charge and client address, and the
+/// last verdict (for the answer's `RateLimit` field).
+pub struct Limit<'a> {
+    pub charge: Charge<'a>,
+    pub address: String,
+    pub verdict: Option<Verdict>,
+}
+
+impl Limit<'_> {
+    /// Charges `buckets` (and reads the revocation of `sid`); a refusal is
+    /// the 429 problem.
+    async fn spend(&mut self, redis: &Connection, buckets: &[String], sid: Option<&str>) -> Result<bool, Problem> {
+        let revocation = sid.map(|sid| format!("{}:revoked:{sid}", self.charge.namespace));
+        let (verdict, revoked) =
+            self.charge.run(redis, buckets, revocation.as_deref()).await?.ok_or_else(crate::limiter::unavailable)?;
+        self.verdict = Some(verdict);
+        if !verdict.admitted {
+            return Err(limits::refused(self.charge.class, &verdict));
+        }
+        Ok(revoked)
+    }
+}
+
+/// Checks the access token of a request and charges its rate limit: one
+/// Redis round trip for a token this instance has verified before (the
+/// address's and the member's buckets and the revocation together); for a
+/// new token, the address's bucket and the revocation, the signature, then
+/// the member's bucket.
+pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'_>) -> Result<Identity, Problem> {
+    let address_bucket = limit.charge.address_key(&limit.address);
+    let Some(token) = token else {
+        limit.spend(redis, &[address_bucket], None).await?;
+        return Err(token_problem("token_missing"));
+    };
     let now = vottery_component_kit::now();
-    let (Some(url), Some(issuer), Some(audience)) =
-        (var("redis_url").await, var("token_issuer").await, var("token_audience").await)
-    else {
+    let (Some(issuer), Some(audience)) = (var("token_issuer").await, var("token_audience").await) else {
         return Err(unavailable("not configured"));
     };
-    let namespace = var("redis_namespace").await.unwrap_or_else(|| "vottery".into());
-    let redis = Connection::open(url).await.map_err(|_| unavailable("redis"))?;
+    let namespace = limit.charge.namespace.to_owned();
     if let Some(claims) = remember(|m| m.tokens.get(token, now - LEEWAY as i64).cloned()) {
-        return live(&redis, &namespace, claims).await;
+        let buckets = [address_bucket, limit.charge.member_key(&claims.sub)];
+        if limit.spend(redis, &buckets, Some(&claims.sid)).await? {
+            return Err(token_problem("session_revoked"));
+        }
+        return Ok(identity(claims));
     }
+    let sid = peek_sid(token);
+    let revoked = limit.spend(redis, &[address_bucket], sid.as_deref()).await?;
     let header = decode_header(token).map_err(|_| token_problem("token_invalid"))?;
     if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
         return Err(token_problem("token_invalid"));
     }
     let kid = header.kid.ok_or_else(|| token_problem("token_invalid"))?;
-    let sid = peek_sid(token).ok_or_else(|| token_problem("token_invalid"))?;
-    let (set, revoked) = key_set(&redis, &namespace, &kid, &sid, now).await?;
+    let sid = sid.ok_or_else(|| token_problem("token_invalid"))?;
+    let set = key_set(redis, &namespace, &kid, now).await?;
     let jwk = set.find(&kid).ok_or_else(|| token_problem("token_invalid"))?;
     let key = DecodingKey::from_jwk(jwk).map_err(|_| token_problem("token_invalid"))?;
     let mut validation = Validation::new(Algorithm::EdDSA);
@@ -132,35 +171,28 @@ pub async fn verify(token: Option<&str>) -> Result<Identity, Problem> {
     if revoked {
         return Err(token_problem("session_revoked"));
     }
+    let member_bucket = limit.charge.member_key(&claims.sub);
+    limit.spend(redis, &[member_bucket], None).await?;
     Ok(identity(claims))
 }
 
-/// The key set holding `kid`, and whether `sid` is revoked: from this
-/// instance's memory (then only the revocation is read), else from Redis
-/// in the same round trip as the revocation, else fetched from `security`
-/// (for an unknown `kid`, at most once per `MISS_INTERVAL`).
-async fn key_set(
-    redis: &Connection,
-    namespace: &str,
-    kid: &str,
-    sid: &str,
-    now: i64,
-) -> Result<(JwkSet, bool), Problem> {
+/// The key set holding `kid`: from this instance's memory, else from
+/// Redis, else fetched from `security` (for an unknown `kid`, at most once
+/// per `MISS_INTERVAL`).
+async fn key_set(redis: &Connection, namespace: &str, kid: &str, now: i64) -> Result<JwkSet, Problem> {
     let remembered = remember(|m| m.keys.clone().filter(|(set, at)| now - at < JWKS_TTL && set.find(kid).is_some()));
     if let Some((set, _)) = remembered {
-        return Ok((set, is_revoked(redis, namespace, sid).await?));
+        return Ok(set);
     }
     let jwks_key = format!("{namespace}:gateway:jwks");
-    let args = [jwks_key.as_str(), &format!("{namespace}:revoked:{sid}")]
-        .iter()
-        .map(|k| RedisParameter::Binary(k.as_bytes().to_vec()))
-        .collect::<Vec<_>>();
-    let found = redis.execute("MGET", args).await.map_err(|_| unavailable("redis"))?;
+    let found = redis
+        .execute("GET", vec![RedisParameter::Binary(jwks_key.as_bytes().to_vec())])
+        .await
+        .map_err(|_| unavailable("redis"))?;
     let cached = match found.first() {
         Some(RedisResult::Binary(bytes)) => serde_json::from_slice::<JwkSet>(bytes).ok(),
         _ => None,
     };
-    let revoked = matches!(found.get(1), Some(RedisResult::Binary(_)));
     let set = match cached {
         Some(set) if set.find(kid).is_some() => set,
         _ => {
@@ -171,7 +203,7 @@ async fn key_set(
         }
     };
     remember(|m| m.keys = Some((set.clone(), now)));
-    Ok((set, revoked))
+    Ok(set)
 }
 
 /// Whether this request may fetch the key set for a `kid` it does not
@@ -187,20 +219,6 @@ async fn may_fetch_on_miss(redis: &Connection, namespace: &str) -> Result<bool, 
     ];
     let answer = redis.execute("SET", args).await.map_err(|_| unavailable("redis"))?;
     Ok(matches!(answer.first(), Some(RedisResult::Status(_) | RedisResult::Binary(_))))
-}
-
-async fn is_revoked(redis: &Connection, namespace: &str, sid: &str) -> Result<bool, Problem> {
-    let key = RedisParameter::Binary(format!("{namespace}:revoked:{sid}").into_bytes());
-    let found = redis.execute("EXISTS", vec![key]).await.map_err(|_| unavailable("redis"))?;
-    Ok(matches!(found.first(), Some(RedisResult::Int64(n)) if *n > 0))
-}
-
-/// A remembered token's identity, unless its session has been revoked since.
-async fn live(redis: &Connection, namespace: &str, claims: Claims) -> Result<Identity, Problem> {
-    if is_revoked(redis, namespace, &claims.sid).await? {
-        return Err(token_problem("session_revoked"));
-    }
-    Ok(identity(claims))
 }
 
 fn identity(claims: Claims) -> Identity {

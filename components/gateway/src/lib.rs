@@ -14,16 +14,20 @@ use spin_sdk::wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use spin_sdk::wasip3::random::random::get_random_u64;
 use spin_sdk::wasip3::wit_future;
 use vottery_component_kit::{self as kit, Problem};
+use vottery_gateway_policy::limits::{self, Rate, RateLimits, RouteClass, Verdict};
 use vottery_gateway_policy::{self as policy, Cors, DEFAULT_HEADERS, IDENTITY_HEADERS, REQUEST_ID, SECURITY_HEADERS};
 
+use crate::limiter::Charge;
+
 mod access;
+mod limiter;
 
 #[http_service]
 async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode> {
     let (mut parts, mut body) = request.into_parts();
     let offered = parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
     let random = (u128::from(get_random_u64()) << 64) | u128::from(get_random_u64());
-    let mut edge = Edge { id: policy::request_id(offered, random), origin: None };
+    let mut edge = Edge { id: policy::request_id(offered, random), origin: None, rate: None, verdict: None };
 
     let cors = match cors_settings().await {
         Ok(cors) => cors,
@@ -44,16 +48,42 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
         parts.headers.remove(name);
     }
     policy::sanitize_head(&mut parts.headers, true);
+    let address = client_address(&parts.headers).await;
+    let class = RouteClass::of(parts.method.as_str(), parts.uri.path());
+    let settings = match EdgeSettings::load(class).await {
+        Ok(settings) => settings,
+        Err(problem) => return early(&problem, &edge),
+    };
+    let redis = match &settings.redis_url {
+        Some(url) => spin_sdk::redis::Connection::open(url.clone()).await.ok(),
+        None => None,
+    };
+    let charge = Charge { namespace: &settings.namespace, class, rate: settings.rates.of(class) };
+    edge.rate = Some((class, charge.rate));
     let mode = spin_sdk::variables::get("gateway_auth").await.ok();
     if policy::needs_token(mode.as_deref(), parts.uri.path()) {
+        let Some(redis) = &redis else {
+            return early(&limiter::unavailable(), &edge);
+        };
         let authorization = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        match access::verify(policy::bearer(authorization)).await {
+        let mut limit = access::Limit { charge, address: address.clone(), verdict: None };
+        let verified = access::verify(policy::bearer(authorization), redis, &mut limit).await;
+        edge.verdict = limit.verdict;
+        match verified {
             Ok(identity) => {
                 for (name, value) in identity {
                     parts.headers.insert(name, HeaderValue::try_from(value).map_err(internal)?);
                 }
             }
             Err(problem) => return early(&problem, &edge),
+        }
+    } else {
+        match limit_address(redis.as_ref(), &charge, &address).await {
+            Ok(verdict) => edge.verdict = verdict,
+            Err((problem, verdict)) => {
+                edge.verdict = verdict;
+                return early(&problem, &edge);
+            }
         }
     }
 
@@ -74,11 +104,63 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
     Ok(response)
 }
 
-/// What every answer of this request carries: its id, and the CORS
-/// headers when it came from an allowed origin.
+/// What every answer of this request carries: its id, the CORS headers
+/// when it came from an allowed origin, and its rate limit.
 struct Edge {
     id: String,
     origin: Option<String>,
+    rate: Option<(RouteClass, Rate)>,
+    verdict: Option<Verdict>,
+}
+
+/// The gateway's settings, from the variables of the component it is in
+/// front of.
+struct EdgeSettings {
+    rates: RateLimits,
+    redis_url: Option<String>,
+    namespace: String,
+}
+
+impl EdgeSettings {
+    async fn load(class: RouteClass) -> Result<Self, Problem> {
+        let rates = RateLimits::parse(&kit::variable("rate_limits").await.unwrap_or_default()).map_err(|e| {
+            Problem::new(500, "gateway_misconfigured", "Internal error").with_detail(format!("gateway settings: {e}"))
+        })?;
+        let redis_url = kit::variable("redis_url").await.filter(|u| !u.is_empty());
+        if redis_url.is_none() && class.fails_closed() {
+            return Err(limiter::unavailable());
+        }
+        let namespace =
+            kit::variable("redis_namespace").await.filter(|n| !n.is_empty()).unwrap_or_else(|| "vottery".into());
+        Ok(Self { rates, redis_url, namespace })
+    }
+}
+
+/// The client's address: the connection's, or behind the proxies of
+/// `trusted_proxies` the address they forwarded.
+async fn client_address(headers: &HeaderMap) -> String {
+    let peer = headers.get("spin-client-addr").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let peer = peer.parse::<std::net::SocketAddr>().map_or_else(|_| peer.to_owned(), |s| s.ip().to_string());
+    let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(", "));
+    let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
+    vottery_devices_core::visitor_ip(&peer, forwarded.as_deref(), &proxies).unwrap_or(peer)
+}
+
+/// Charges the client address's bucket of a request without a token.
+async fn limit_address(
+    redis: Option<&spin_sdk::redis::Connection>,
+    charge: &Charge<'_>,
+    address: &str,
+) -> Result<Option<Verdict>, (Problem, Option<Verdict>)> {
+    let Some(redis) = redis else {
+        return if charge.class.fails_closed() { Err((limiter::unavailable(), None)) } else { Ok(None) };
+    };
+    match charge.run(redis, &[charge.address_key(address)], None).await {
+        Ok(Some((verdict, _))) if !verdict.admitted => Err((limits::refused(charge.class, &verdict), Some(verdict))),
+        Ok(found) => Ok(found.map(|(verdict, _)| verdict)),
+        Err(problem) => Err((problem, None)),
+    }
 }
 
 /// The browser origins allowed to call the API, from the variables of the
@@ -123,7 +205,7 @@ fn preflight(cors: &Cors, parts: &http::request::Parts, method: String, edge: &E
             for (name, value) in headers {
                 answer.headers_mut().insert(name, HeaderValue::try_from(value).map_err(internal)?);
             }
-            decorate(answer.headers_mut(), &Edge { id: edge.id.clone(), origin: None })?;
+            decorate(answer.headers_mut(), &Edge { id: edge.id.clone(), origin: None, rate: None, verdict: None })?;
             answer.into_response()
         }
         Err(problem) => early(&problem, edge),
@@ -168,6 +250,10 @@ fn decorate(headers: &mut HeaderMap, edge: &Edge) -> Result<(), ErrorCode> {
     }
     headers.insert(REQUEST_ID, HeaderValue::try_from(edge.id.as_str()).map_err(internal)?);
     headers.append(http::header::VARY, HeaderValue::from_static("Origin"));
+    if let (Some((class, rate)), Some(verdict)) = (edge.rate, edge.verdict) {
+        headers.insert("ratelimit-policy", HeaderValue::try_from(rate.policy_header(class)).map_err(internal)?);
+        headers.insert("ratelimit", HeaderValue::try_from(verdict.header(class)).map_err(internal)?);
+    }
     if let Some(origin) = &edge.origin {
         for (name, value) in Cors::response_headers(origin) {
             headers.insert(name, HeaderValue::try_from(value).map_err(internal)?);

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod cors;
+pub mod limits;
 
 pub use cors::{Cors, canonical_origin};
 use http::{HeaderMap, HeaderName, HeaderValue};

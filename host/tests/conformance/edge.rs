@@ -4,6 +4,8 @@
 //! heads, and hostile `Host` values and request targets aimed at the
 //! private routes.
 
+use std::io::{Read, Write};
+
 use crate::support::*;
 
 const PRIVATE: [&str; 15] = [
@@ -317,4 +319,120 @@ fn every_answer_to_an_allowed_origin_carries_the_cors_headers_errors_included() 
             }
         }
     }
+}
+
+fn start_limited(db: &Database, env: &[(&str, &str)]) -> Host {
+    wasm("vottery_gateway");
+    let root = workspace();
+    let mut all = vec![
+        ("SPIN_VARIABLE_MASTER_KEY", "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100"),
+        ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
+        ("SPIN_VARIABLE_PG_DATABASE", db.name.as_str()),
+    ];
+    all.extend_from_slice(env);
+    Host::start(&root.join("spin.toml"), Some(&root.join("runtime-config.toml")), Mode::Reuse, &all)
+}
+
+#[test]
+fn slow_clients_are_dropped_and_health_answers_while_they_hang_on() {
+    let db = Database::migrated();
+    let host = start_limited(&db, &[("VOTTERY_HEADER_READ_TIMEOUT", "2")]);
+    let address = host.base.strip_prefix("http://").unwrap().to_owned();
+    let slow: Vec<std::net::TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&address).unwrap();
+            s.write_all(b"GET /api/auth/health HTTP/1.1\r\nHost: local").unwrap();
+            s
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    assert_eq!(host.get("/api/auth/health").status, 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "health took {:?}", started.elapsed());
+    // After the timeout every slow client has been dropped.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    for mut s in slow {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+        let mut rest = Vec::new();
+        match s.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(e) => assert!(
+                !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                "a slow client was still connected"
+            ),
+        }
+    }
+}
+
+#[test]
+fn connections_over_the_limit_are_refused_at_once_with_a_problem() {
+    let db = Database::migrated();
+    let host = start_limited(&db, &[("VOTTERY_MAX_CONNECTIONS", "4"), ("VOTTERY_MAX_URI_BYTES", "2048")]);
+    let address = host.base.strip_prefix("http://").unwrap().to_owned();
+    let held: Vec<std::net::TcpStream> = (0..4).map(|_| std::net::TcpStream::connect(&address).unwrap()).collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let refused = raw(&host.base, b"GET /api/auth/health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!((refused.status, refused.code().as_deref()), (503, Some("too_many_connections")));
+    assert_eq!(refused.header("x-content-type-options"), Some("nosniff"));
+    drop(held);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let long = format!("GET /api/auth/health?{} HTTP/1.1\r\nHost: localhost\r\n\r\n", "q".repeat(3000));
+    let too_long = raw(&host.base, long.as_bytes());
+    assert_eq!((too_long.status, too_long.code().as_deref()), (414, Some("uri_too_long")));
+    let many: String = (0..120).map(|i| format!("X-F{i}: 1\r\n")).collect();
+    let crowded = raw(&host.base, format!("GET /api/auth/health HTTP/1.1\r\nHost: localhost\r\n{many}\r\n").as_bytes());
+    assert_eq!(crowded.status, 431);
+    // The host's own answers carry the security headers.
+    let missing = host.get("/nowhere");
+    assert_eq!(missing.status, 404);
+    for name in ["strict-transport-security", "content-security-policy", "x-content-type-options"] {
+        assert!(missing.header(name).is_some(), "{name}");
+    }
+}
+
+#[test]
+fn each_class_admits_its_limit_per_address_then_answers_429() {
+    let db = Database::migrated();
+    let namespace = format!("test-edge-{}", db.name);
+    let host = start_limited(
+        &db,
+        &[
+            ("SPIN_VARIABLE_RATE_LIMITS", "otp-verify=3/60,write=2/60"),
+            ("SPIN_VARIABLE_REDIS_NAMESPACE", &namespace),
+            ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
+            ("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    );
+    let verify = |from: &str| {
+        let body = r#"{"flow_id": "AAAAAAAAAAAAAAAAAAAAAA", "email_code": "123456"}"#;
+        host.send_with("POST", "/api/auth/verify-otp", Some(body), &[("x-forwarded-for", from)])
+    };
+    for _ in 0..3 {
+        verify("203.0.113.5").assert_problem(404, "flow_not_found");
+    }
+    let refused = verify("203.0.113.5");
+    refused.assert_problem(429, "rate_limited");
+    assert_eq!(refused.header("ratelimit-policy"), Some("\"otp-verify\";q=3;w=60"));
+    assert!(refused.header("ratelimit").unwrap().starts_with("\"otp-verify\";r=0;"));
+    assert!((1..=60).contains(&refused.header("retry-after").unwrap().parse::<u64>().unwrap()));
+    // Another address behind the trusted proxy has its own bucket.
+    verify("203.0.113.6").assert_problem(404, "flow_not_found");
+    // The classes are separate buckets.
+    let write = || host.send_with("POST", "/api/security/verify", Some("{}"), &[("x-forwarded-for", "203.0.113.5")]);
+    write().assert_problem(400, "invalid_input");
+    write().assert_problem(400, "invalid_input");
+    write().assert_problem(429, "rate_limited");
+}
+
+#[test]
+fn a_limit_setting_that_does_not_parse_is_named_and_redis_down_fails_closed_but_for_reads() {
+    let db = Database::migrated();
+    let host = start_limited(&db, &[("SPIN_VARIABLE_RATE_LIMITS", "otp-send=lots")]);
+    let reply = host.send("POST", "/api/auth/send-otp", Some("{}"));
+    reply.assert_problem(500, "gateway_misconfigured");
+    assert!(reply.json()["detail"].as_str().unwrap().contains("rate_limits"));
+
+    let down = start_limited(&db, &[("SPIN_VARIABLE_REDIS_URL", "redis://127.0.0.1:1")]);
+    down.send("POST", "/api/auth/verify-otp", Some("{}")).assert_problem(503, "gateway_unavailable");
+    down.send("POST", "/api/security/verify", Some("{}")).assert_problem(503, "gateway_unavailable");
+    assert_eq!(down.get("/api/auth/health").status, 200, "reads are served without the limiter");
 }

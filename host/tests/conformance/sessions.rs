@@ -339,3 +339,50 @@ fn members_manage_their_sessions_and_devices() {
     assert_eq!(removed["revoked_sessions"], json!([first]));
     app.as_member(&me, "GET", "/api/sessions/current", None).assert_problem(401, "session_revoked");
 }
+
+#[test]
+fn members_are_rate_limited_per_address_and_per_member() {
+    let db = Database::migrated();
+    let namespace = format!("test-sessions-{}", db.name);
+    let extra = [
+        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
+        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
+        ("SPIN_VARIABLE_RATE_LIMITS", "read=3/60"),
+        ("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1"),
+    ];
+    let app = App { host: start_with_probe("devices", &db, &extra), db, namespace };
+    let (_, bearer) = app.signed_in("android-device-01");
+    let read = |from: &str| {
+        app.host.send_with(
+            "GET",
+            "/api/sessions/current",
+            None,
+            &[("authorization", &bearer), ("x-forwarded-for", from)],
+        )
+    };
+    for left in (0..3).rev() {
+        let reply = read("203.0.113.1");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.header("ratelimit-policy"), Some("\"read\";q=3;w=60"));
+        assert!(
+            reply.header("ratelimit").unwrap().starts_with(&format!("\"read\";r={left};")),
+            "{:?}",
+            reply.header("ratelimit")
+        );
+    }
+    let refused = read("203.0.113.1");
+    refused.assert_problem(429, "rate_limited");
+    assert!(refused.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    // Another address: its own bucket is full, but the member's is spent.
+    read("198.51.100.2").assert_problem(429, "rate_limited");
+    // Another member from that other address is served.
+    let other = app.host.send_with("GET", "/api/sessions/current", None, &[("x-forwarded-for", "198.51.100.2")]);
+    other.assert_problem(401, "token_missing");
+    let mut redis = redis::Client::open("redis://127.0.0.1:6379").unwrap().get_connection().unwrap();
+    let refusals: i64 = redis::cmd("HGET")
+        .arg(format!("{}:metrics:rate_limited", app.namespace))
+        .arg("read")
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(refusals, 2);
+}

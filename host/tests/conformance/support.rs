@@ -14,12 +14,35 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// A cargo command in the workspace with the environment of a shell, not
+/// of this test: cargo gives a test `CARGO_MANIFEST_DIR`, `CARGO_PKG_*` and
+/// the like, and build scripts that watch those (ring's) would otherwise
+/// run again here and once more at the next build from a shell.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(workspace());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests =
+            ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_", "CARGO_TARGET_TMPDIR"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix));
+        if set_for_tests || name == "OUT_DIR" {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    cmd
+}
+
+/// Rate limits no test reaches unless it means to.
+pub const GENEROUS_RATE_LIMITS: &str = "otp-send=100000/1,otp-verify=100000/1,passkey=100000/1,refresh=100000/1,admin=100000/1,read=100000/1,write=100000/1";
+
 /// Builds the app's components and the test fixtures once per run.
 pub fn wasm(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.current_dir(workspace()).args(["build", "--release", "--target", "wasm32-wasip2"]);
+        let mut cmd = cargo();
+        cmd.args(["build", "--release", "--target", "wasm32-wasip2"]);
         for p in [
             "fixture-probe",
             "fixture-mw-probe",
@@ -101,6 +124,9 @@ fn command(manifest: &Path, runtime_config: Option<&Path>, mode: Mode, env: &[(&
     }
     cmd.args(mode.args());
     cmd.env("VOTTERY_LOG", "warn");
+    // Tests send far more from one address than a person would; the tests
+    // of the limits set their own.
+    cmd.env("SPIN_VARIABLE_RATE_LIMITS", GENEROUS_RATE_LIMITS);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -335,11 +361,7 @@ impl Database {
         // the same and nothing is compiled a second way.
         static BUILT: OnceLock<()> = OnceLock::new();
         BUILT.get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .current_dir(workspace())
-                .args(["build", "--release", "--all-targets"])
-                .status()
-                .unwrap();
+            let status = cargo().args(["build", "--release", "--all-targets"]).status().unwrap();
             assert!(status.success());
         });
         // One at a time: the roles are cluster-wide, and two first runs on a
