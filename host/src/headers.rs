@@ -9,26 +9,12 @@ use std::net::{Ipv6Addr, SocketAddr};
 
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri, Version};
+pub use vottery_gateway_policy::strip_hop_by_hop;
 
 /// Largest request head (names and values of every field, before the host's
 /// own `spin-*` fields) handed to a guest; WASI HTTP's limit for a guest's
 /// fields is 128 KiB, and a guest copies the head it forwards.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
-
-/// Fields that describe one connection, not the message (RFC 9110 section
-/// 7.6.1), and those WASI HTTP forbids in a guest's fields.
-const HOP_BY_HOP: [&str; 10] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "http2-settings",
-];
 
 /// Why a request's head was refused before routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,24 +147,6 @@ pub fn guest_uri(authority: Authority, routed: &Uri) -> Uri {
     parts.path_and_query = Some(routed.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/")));
     // Scheme, a parsed authority and a parsed path always make a URI.
     Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("http://localhost/"))
-}
-
-/// Removes hop-by-hop fields: the fixed list and every field the
-/// `Connection` field names.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|token| HeaderName::try_from(token.trim()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
 }
 
 /// What Spin tells a guest about the route it was reached by.

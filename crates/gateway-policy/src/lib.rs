@@ -89,10 +89,8 @@ pub fn check_body_size(content_length: Option<&str>) -> Result<(), Problem> {
 }
 
 /// Fields that describe one connection, not the message (RFC 9110 section
-/// 7.6.1), and those WASI HTTP forbids in fields a guest makes: the gateway
-/// never copies them into the request it forwards or the response it
-/// returns.
-pub const HOP_BY_HOP: [&str; 11] = [
+/// 7.6.1), and those WASI HTTP forbids in fields a guest makes.
+pub const HOP_BY_HOP: [&str; 10] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -103,8 +101,24 @@ pub const HOP_BY_HOP: [&str; 11] = [
     "transfer-encoding",
     "upgrade",
     "http2-settings",
-    "host",
 ];
+
+/// Removes hop-by-hop fields: the fixed list and every field the
+/// `Connection` field names. The host does this to every request before a
+/// guest sees it (as WASI HTTP requires), the gateway again for Spin, which
+/// removes only `Connection`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| HeaderName::try_from(token.trim()).ok())
+        .collect();
+    for name in named.iter().map(HeaderName::as_str).chain(HOP_BY_HOP) {
+        headers.remove(name);
+    }
+}
 
 /// The `spin-*` fields the platform sets on every request it routes.
 const PLATFORM_FIELDS: [&str; 7] = [
@@ -118,22 +132,15 @@ const PLATFORM_FIELDS: [&str; 7] = [
 ];
 
 /// Makes a head safe to copy into new WASI fields: removes hop-by-hop
-/// fields (and those `Connection` names). For a request, `spin_fields`
+/// fields (and those `Connection` names) and `Host`. For a request, `spin_fields`
 /// also keeps only the platform's own value of each `spin-*` field: Spin
 /// appends its values after any a client sent under the same names, so the
 /// last one is the platform's; `spin-*` names the platform never sets are
 /// dropped.
 pub fn sanitize_head(headers: &mut HeaderMap, spin_fields: bool) {
-    let named: Vec<HeaderName> = headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|token| HeaderName::try_from(token.trim()).ok())
-        .collect();
-    for name in named.iter().map(HeaderName::as_str).chain(HOP_BY_HOP) {
-        headers.remove(name);
-    }
+    strip_hop_by_hop(headers);
+    // The authority travels in the request itself; WASI forbids a `Host` field.
+    headers.remove(http::header::HOST);
     if !spin_fields {
         return;
     }

@@ -439,7 +439,8 @@ fn storage_faults_fail_closed() {
     app.db.query("GRANT EXECUTE ON FUNCTION audit.append(text, text, text, text, jsonb) TO vottery_auth");
     assert_eq!(app.verify(&flow, codes).json()["step"], "biometric");
 
-    // Redis gone: 503, nothing sent.
+    // Redis gone: 503, nothing sent. The gateway's rate limiter, which needs
+    // the same Redis, refuses before the service runs.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut redis = redis_server(port);
     let url = format!("redis://127.0.0.1:{port}");
@@ -448,8 +449,8 @@ fn storage_faults_fail_closed() {
     redis.kill().unwrap();
     redis.wait().unwrap();
     let codes = json!({ "email_code": app.code(ADA.0), "sms_code": app.code(ADA.1) });
-    app.verify(&flow, codes).assert_problem(503, "storage_unavailable");
-    app.send(GRACE).assert_problem(503, "storage_unavailable");
+    app.verify(&flow, codes).assert_problem(503, "gateway_unavailable");
+    app.send(GRACE).assert_problem(503, "gateway_unavailable");
     assert_eq!(app.sent_to(GRACE.0), 0);
 }
 
@@ -530,7 +531,9 @@ fn concurrent_wrong_guesses_never_spend_more_tries_than_the_limit() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let judged = answers.iter().filter(|&&s| s == 422).count();
+    // A guess is compared and answered 422, or compared and then lost to a
+    // concurrent change of the flow too often (503, still a spent try).
+    let judged = answers.iter().filter(|&&s| s == 422 || s == 503).count();
     let locked = answers.iter().filter(|&&s| s == 429).count();
     assert_eq!(judged, 10, "exactly the limit was compared: {answers:?}");
     assert_eq!(judged + locked, 80, "{answers:?}");
