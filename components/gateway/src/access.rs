@@ -70,10 +70,6 @@ fn unavailable(what: &str) -> Problem {
         .with_detail(format!("cannot check access tokens: {what}"))
 }
 
-async fn var(name: &str) -> Option<String> {
-    spin_sdk::variables::get(name).await.ok().filter(|v| !v.is_empty())
-}
-
 /// The session id of a token, read before its signature is checked, only
 /// to fetch its revocation entry in the same round trip as the keys.
 fn peek_sid(token: &str) -> Option<String> {
@@ -102,6 +98,7 @@ pub struct Limit<'a> {
     pub charge: Charge<'a>,
     pub address: String,
     pub verdict: Option<Verdict>,
+    pub config: &'a crate::Config,
 }
 
 impl Limit<'_> {
@@ -131,7 +128,8 @@ pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'
         return Err(token_problem("token_missing"));
     };
     let now = vottery_component_kit::now();
-    let (Some(issuer), Some(audience)) = (var("token_issuer").await, var("token_audience").await) else {
+    let (Some(issuer), Some(audience)) = (limit.config.token_issuer.clone(), limit.config.token_audience.clone())
+    else {
         return Err(unavailable("not configured"));
     };
     let namespace = limit.charge.namespace.to_owned();

@@ -29,13 +29,14 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
     let random = (u128::from(get_random_u64()) << 64) | u128::from(get_random_u64());
     let mut edge = Edge { id: policy::request_id(offered, random), origin: None, rate: None, verdict: None };
 
-    let cors = match cors_settings().await {
-        Ok(cors) => cors,
+    let config = match Config::get().await {
+        Ok(config) => config,
         Err(problem) => return early(&problem, &edge),
     };
+    let cors = &config.cors;
     edge.origin = cors.allowed(parts.headers.get_all(http::header::ORIGIN).iter().filter_map(|v| v.to_str().ok()));
     if let Some(requested) = preflight_method(&parts) {
-        return preflight(&cors, &parts, requested, &edge);
+        return preflight(cors, &parts, requested, &edge);
     }
     let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
     if let Err(problem) = policy::check_body_size(declared) {
@@ -48,25 +49,20 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
         parts.headers.remove(name);
     }
     policy::sanitize_head(&mut parts.headers, true);
-    let address = client_address(&parts.headers).await;
+    let address = client_address(&parts.headers, &config.trusted_proxies);
     let class = RouteClass::of(parts.method.as_str(), parts.uri.path());
-    let settings = match EdgeSettings::load(class).await {
-        Ok(settings) => settings,
-        Err(problem) => return early(&problem, &edge),
-    };
-    let redis = match &settings.redis_url {
+    let redis = match &config.redis_url {
         Some(url) => spin_sdk::redis::Connection::open(url.clone()).await.ok(),
         None => None,
     };
-    let charge = Charge { namespace: &settings.namespace, class, rate: settings.rates.of(class) };
+    let charge = Charge { namespace: &config.namespace, class, rate: config.rates.of(class) };
     edge.rate = Some((class, charge.rate));
-    let mode = spin_sdk::variables::get("gateway_auth").await.ok();
-    if policy::needs_token(mode.as_deref(), parts.uri.path()) {
+    if policy::needs_token(config.gateway_auth.as_deref(), parts.uri.path()) {
         let Some(redis) = &redis else {
             return early(&limiter::unavailable(), &edge);
         };
         let authorization = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let mut limit = access::Limit { charge, address: address.clone(), verdict: None };
+        let mut limit = access::Limit { charge, address: address.clone(), verdict: None, config: &config };
         let verified = access::verify(policy::bearer(authorization), redis, &mut limit).await;
         edge.verdict = limit.verdict;
         match verified {
@@ -113,38 +109,63 @@ struct Edge {
     verdict: Option<Verdict>,
 }
 
-/// The gateway's settings, from the variables of the component it is in
-/// front of.
-struct EdgeSettings {
+/// The gateway's settings: the variables of the component it is in front
+/// of, read at an instance's first request and kept for its life (they do
+/// not change while the app runs); a setting that does not parse is
+/// answered, not kept.
+pub struct Config {
+    cors: Cors,
     rates: RateLimits,
     redis_url: Option<String>,
     namespace: String,
+    trusted_proxies: String,
+    gateway_auth: Option<String>,
+    pub token_issuer: Option<String>,
+    pub token_audience: Option<String>,
 }
 
-impl EdgeSettings {
-    async fn load(class: RouteClass) -> Result<Self, Problem> {
-        let rates = RateLimits::parse(&kit::variable("rate_limits").await.unwrap_or_default()).map_err(|e| {
-            Problem::new(500, "gateway_misconfigured", "Internal error").with_detail(format!("gateway settings: {e}"))
-        })?;
-        let redis_url = kit::variable("redis_url").await.filter(|u| !u.is_empty());
-        if redis_url.is_none() && class.fails_closed() {
-            return Err(limiter::unavailable());
+static CONFIG: std::sync::Mutex<Option<std::sync::Arc<Config>>> = std::sync::Mutex::new(None);
+
+impl Config {
+    async fn get() -> Result<std::sync::Arc<Config>, Problem> {
+        let kept = CONFIG.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some(config) = kept {
+            return Ok(config);
         }
-        let namespace =
-            kit::variable("redis_namespace").await.filter(|n| !n.is_empty()).unwrap_or_else(|| "vottery".into());
-        Ok(Self { rates, redis_url, namespace })
+        let config = std::sync::Arc::new(Self::load().await?);
+        *CONFIG.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(config.clone());
+        Ok(config)
+    }
+
+    async fn load() -> Result<Self, Problem> {
+        let set = |v: Option<String>| v.filter(|v| !v.is_empty());
+        let misconfigured = |e: String| {
+            Problem::new(500, "gateway_misconfigured", "Internal error").with_detail(format!("gateway settings: {e}"))
+        };
+        let origins = kit::variable("cors_origins").await.unwrap_or_default();
+        let any = kit::variable("cors_unsafe_any_origin").await.unwrap_or_default();
+        let rates = kit::variable("rate_limits").await.unwrap_or_default();
+        Ok(Self {
+            cors: Cors::parse(&origins, &any).map_err(misconfigured)?,
+            rates: RateLimits::parse(&rates).map_err(misconfigured)?,
+            redis_url: set(kit::variable("redis_url").await),
+            namespace: set(kit::variable("redis_namespace").await).unwrap_or_else(|| "vottery".into()),
+            trusted_proxies: kit::variable("trusted_proxies").await.unwrap_or_default(),
+            gateway_auth: set(kit::variable("gateway_auth").await),
+            token_issuer: set(kit::variable("token_issuer").await),
+            token_audience: set(kit::variable("token_audience").await),
+        })
     }
 }
 
 /// The client's address: the connection's, or behind the proxies of
 /// `trusted_proxies` the address they forwarded.
-async fn client_address(headers: &HeaderMap) -> String {
+fn client_address(headers: &HeaderMap, proxies: &str) -> String {
     let peer = headers.get("spin-client-addr").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let peer = peer.parse::<std::net::SocketAddr>().map_or_else(|_| peer.to_owned(), |s| s.ip().to_string());
     let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(", "));
-    let proxies = kit::variable("trusted_proxies").await.unwrap_or_default();
-    vottery_devices_core::visitor_ip(&peer, forwarded.as_deref(), &proxies).unwrap_or(peer)
+    vottery_devices_core::visitor_ip(&peer, forwarded.as_deref(), proxies).unwrap_or(peer)
 }
 
 /// Charges the client address's bucket of a request without a token.
@@ -161,16 +182,6 @@ async fn limit_address(
         Ok(found) => Ok(found.map(|(verdict, _)| verdict)),
         Err(problem) => Err((problem, None)),
     }
-}
-
-/// The browser origins allowed to call the API, from the variables of the
-/// component the gateway is in front of.
-async fn cors_settings() -> Result<Cors, Problem> {
-    let origins = kit::variable("cors_origins").await.unwrap_or_default();
-    let any = kit::variable("cors_unsafe_any_origin").await.unwrap_or_default();
-    Cors::parse(&origins, &any).map_err(|e| {
-        Problem::new(500, "gateway_misconfigured", "Internal error").with_detail(format!("gateway settings: {e}"))
-    })
 }
 
 /// The method a CORS preflight asks about (`OPTIONS` with `Origin` and

@@ -9,10 +9,11 @@ use vottery_component_kit::Problem;
 use vottery_gateway_policy::limits::{Rate, RouteClass, Verdict};
 
 /// KEYS: refusal counter, buckets..., [revocation entry]. ARGV: interval
-/// (ms), window (ms), class, number of buckets, whether the last key is a
+/// (µs), window (µs), class, number of buckets, whether the last key is a
 /// revocation entry (1/0). Returns {admitted, remaining, reset s, revoked}.
+/// Times are microseconds (below 2^53, exact in Lua's numbers).
 const CHARGE: &str = "local t = redis.call('TIME') \
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
+    local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) \
     local interval = tonumber(ARGV[1]) \
     local window = tonumber(ARGV[2]) \
     local n = tonumber(ARGV[4]) \
@@ -31,10 +32,10 @@ const CHARGE: &str = "local t = redis.call('TIME') \
     if ARGV[5] == '1' then revoked = redis.call('EXISTS', KEYS[n + 2]) end \
     if wait > 0 then \
       redis.call('HINCRBY', KEYS[1], ARGV[3], 1) \
-      return {0, 0, math.ceil(wait / 1000), revoked} \
+      return {0, 0, math.ceil(wait / 1000000), revoked} \
     end \
-    for i = 1, n do redis.call('SET', KEYS[1 + i], tats[i], 'PX', tats[i] - now) end \
-    return {1, math.max(remaining, 0), math.ceil(reset / 1000), revoked}";
+    for i = 1, n do redis.call('SET', KEYS[1 + i], string.format('%d', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000)) end \
+    return {1, math.max(remaining, 0), math.ceil(reset / 1000000), revoked}";
 
 /// One request's charge: its class and rate, the buckets it counts
 /// against (client address, and member once known).
@@ -73,8 +74,8 @@ impl Charge<'_> {
         ];
         params.extend(keys.into_iter().map(|k| RedisParameter::Binary(k.into_bytes())));
         params.extend([
-            RedisParameter::Int64(i64::try_from(self.rate.interval_ms()).unwrap_or(i64::MAX)),
-            RedisParameter::Int64(i64::from(self.rate.window) * 1000),
+            RedisParameter::Int64(i64::try_from(self.rate.interval_us()).unwrap_or(i64::MAX)),
+            RedisParameter::Int64(i64::from(self.rate.window) * 1_000_000),
             RedisParameter::Binary(self.class.name().as_bytes().to_vec()),
             RedisParameter::Int64(i64::try_from(buckets.len()).unwrap_or(0)),
             RedisParameter::Int64(i64::from(revocation.is_some())),

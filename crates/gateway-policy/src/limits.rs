@@ -84,9 +84,9 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// Milliseconds between two requests at the steady rate.
-    pub fn interval_ms(self) -> u64 {
-        (u64::from(self.window) * 1000).div_ceil(u64::from(self.limit))
+    /// Microseconds between two requests at the steady rate.
+    pub fn interval_us(self) -> u64 {
+        (u64::from(self.window) * 1_000_000).div_ceil(u64::from(self.limit))
     }
 
     /// The `RateLimit-Policy` item of a class.
@@ -194,7 +194,8 @@ mod tests {
             let error = RateLimits::parse(bad).unwrap_err();
             assert!(error.starts_with("rate_limits:"), "{bad}: {error}");
         }
-        assert_eq!(Rate { limit: 3, window: 1 }.interval_ms(), 334);
+        assert_eq!(Rate { limit: 3, window: 1 }.interval_us(), 333_334);
+        assert_eq!(Rate { limit: 1_000_000, window: 1 }.interval_us(), 1);
     }
 
     #[test]
