@@ -206,7 +206,8 @@ pub struct SendBody {
     phone: String,
     #[serde(default)]
     language: Option<String>,
-    /// What the frontend reports of the device (kept for step 3).
+    /// What the frontend reports of the device; accepted and not used yet
+    /// (step 3 takes its own report).
     #[serde(default)]
     #[allow(dead_code)]
     device: Option<Map<String, Value>>,

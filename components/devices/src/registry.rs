@@ -324,7 +324,7 @@ pub async fn update(member: &crate::sessions::Member, body: UpdateBody) -> Resul
 }
 
 /// `DELETE /api/devices/:id`: removes a device of the member's and ends its
-/// sessions (its passkey goes with it once step 3 stores passkeys).
+/// sessions; its passkeys are removed first.
 pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<kit::Response, DeviceError> {
     let device_id = DeviceId::parse(raw_id).map_err(|_| DeviceError::NotFound)?;
     // The device's passkeys go first (auth owns them): a device is never

@@ -1,8 +1,10 @@
 //! Sessions and their refresh tokens in `devices.sessions` and
 //! `devices.refresh_tokens` (see `vottery-sessions-core` for the rotation
 //! rules). The clear tokens never reach this service: `auth` makes them
-//! and sends their SHA-256. Every change is one statement, so it is atomic;
-//! a rotation that lost a race with a concurrent one is decided again.
+//! and sends their SHA-256. Opening a session and a rotation are each one
+//! statement, so they are atomic (a rotation that lost a race with a
+//! concurrent one is decided again); the audit rows of a rotation, a reuse
+//! revocation and a member's revocations are separate statements.
 
 use serde::Deserialize;
 use serde_json::{Value, json};

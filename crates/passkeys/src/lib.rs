@@ -1,7 +1,7 @@
 //! Passkeys: WebAuthn with user verification, the biometric of step 3.
 //!
-//! Every request runs in a fresh instance, so a ceremony lives in two halves
-//! joined by Redis:
+//! A ceremony's two requests may reach different instances (or replicas),
+//! so it lives in two halves joined by Redis:
 //!
 //! ```text
 //! registration:    start_registration ──options──▶ navigator.credentials.create()
