@@ -175,8 +175,8 @@ pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'
 }
 
 /// The key set holding `kid`: from this instance's memory, else from
-/// Redis, else fetched from `security` (for an unknown `kid`, at most once
-/// per `MISS_INTERVAL`).
+/// Redis, else fetched from `security` (when Redis has none, or, for a
+/// `kid` the cached set lacks, at most once per `MISS_INTERVAL`).
 async fn key_set(redis: &Connection, namespace: &str, kid: &str, now: i64) -> Result<JwkSet, Problem> {
     let remembered = remember(|m| m.keys.clone().filter(|(set, at)| now - at < JWKS_TTL && set.find(kid).is_some()));
     if let Some((set, _)) = remembered {
@@ -193,12 +193,16 @@ async fn key_set(redis: &Connection, namespace: &str, kid: &str, now: i64) -> Re
     };
     let set = match cached {
         Some(set) if set.find(kid).is_some() => set,
-        _ => {
+        // The cached set lacks this `kid`: a rotation, or a made-up `kid`.
+        Some(_) => {
             if !may_fetch_on_miss(redis, namespace).await? {
                 return Err(token_problem("token_invalid"));
             }
             fetch_jwks(redis, &jwks_key).await?
         }
+        // Nothing cached (its minute is over): every instance may fetch, so
+        // no valid token is refused while one of them refreshes it.
+        None => fetch_jwks(redis, &jwks_key).await?,
     };
     remember(|m| m.keys = Some((set.clone(), now)));
     Ok(set)

@@ -386,3 +386,22 @@ fn members_are_rate_limited_per_address_and_per_member() {
         .unwrap();
     assert_eq!(refusals, 2);
 }
+
+#[test]
+fn a_valid_token_is_served_while_the_cached_key_set_is_being_refreshed() {
+    let app = start("");
+    let (_, bearer) = app.signed_in("android-device-01");
+    // The key set's minute in Redis is over, and another instance has just
+    // taken the turn to fetch it for an unknown `kid`.
+    let mut redis = redis::Client::open("redis://127.0.0.1:6379").unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("DEL").arg(format!("{}:gateway:jwks", app.namespace)).query(&mut redis).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{}:gateway:jwks-miss", app.namespace))
+        .arg("1")
+        .arg("EX")
+        .arg(10)
+        .query(&mut redis)
+        .unwrap();
+    let me = app.as_member(&bearer, "GET", "/api/sessions/current", None);
+    assert_eq!(me.status, 200, "{}", me.body);
+}
