@@ -74,7 +74,7 @@ ensure_redis() {
     redis_ready || { echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1; }
 }
 
-COMPONENTS=(gateway crypto auth users security devices)
+COMPONENTS=(gateway crypto auth users security devices static)
 # Everything compiled for wasm32-wasip2: the components and the host's test
 # fixtures, always together, so their dependencies are built with one set of
 # features (the host's tests build the same list).
@@ -114,3 +114,97 @@ dev_secrets() {
     . "$dir/dev.env"
     set +a
 }
+
+# --- the browser tests' Chromium and packages (tests/browser)
+
+# Debian's Chromium (installed if missing), Node.js 20 or later, and the
+# browser tests' packages (npm ci when node_modules is missing or was
+# installed from another lock file). Sets CHROMIUM and BROWSER_TESTS.
+ensure_browser_tests() {
+    CHROMIUM="${VOTTERY_CHROMIUM:-/usr/bin/chromium}"
+    if [ ! -x "$CHROMIUM" ]; then
+        apt_install chromium
+    fi
+    if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+        echo "the browser tests need Node.js 20 or later (and npm)" >&2
+        exit 1
+    fi
+    BROWSER_TESTS="$ROOT/tests/browser"
+    local lock_sum stamp
+    lock_sum=$(sha256sum "$BROWSER_TESTS/package-lock.json" | cut -d' ' -f1)
+    stamp="$BROWSER_TESTS/node_modules/.vottery-lock.sha256"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+        log "installing the browser tests' packages (npm ci)"
+        (cd "$BROWSER_TESTS" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+        echo "$lock_sum" > "$stamp"
+    fi
+}
+
+# --- the app on free ports, for scripts/browser-test and scripts/fuzz-contract
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_test_app NAME: ./scripts/run in a process group of its own (setsid),
+# so the host, the outbox and any build they wait on stop together, on free
+# ports, with a database of its own (made by the migrations, dropped by
+# stop_test_app) and a Redis namespace of its own, so nothing left by other
+# runs changes the outcome. Sets APP_PORT, OUTBOX_PORT, WORK (its log is
+# $WORK/app.log) and returns once the app answers its health check.
+start_test_app() {
+    local name="$1"
+    APP_PORT=$(free_port)
+    OUTBOX_PORT=$(free_port)
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/vottery-$name.XXXXXX")
+    TEST_DATABASE="vottery_${name//-/_}_$$_$(date +%s)"
+    log "starting the app (scripts/run) on 127.0.0.1:$APP_PORT, outbox on 127.0.0.1:$OUTBOX_PORT, database $TEST_DATABASE"
+    VOTTERY_LISTEN="127.0.0.1:$APP_PORT" VOTTERY_OUTBOX="127.0.0.1:$OUTBOX_PORT" \
+        VOTTERY_DATABASE_URL="host=127.0.0.1 user=postgres dbname=$TEST_DATABASE" \
+        SPIN_VARIABLE_PG_DATABASE="$TEST_DATABASE" \
+        SPIN_VARIABLE_REDIS_NAMESPACE="${SPIN_VARIABLE_REDIS_NAMESPACE:-vottery-$name-$$-$(date +%s)}" \
+        setsid "$ROOT/scripts/run" > "$WORK/app.log" 2>&1 < /dev/null &
+    APP_PID=$!
+    local deadline=$(( $(date +%s) + ${VOTTERY_START_TIMEOUT:-3600} ))
+    until curl -fsS -o /dev/null "http://127.0.0.1:$APP_PORT/.well-known/spin/health" 2>/dev/null; do
+        if ! kill -0 "$APP_PID" 2>/dev/null; then
+            echo "scripts/run stopped before serving" >&2
+            show_app_log
+            exit 1
+        fi
+        if [ "$(date +%s)" -gt "$deadline" ]; then
+            echo "the app did not answer its health check in time" >&2
+            show_app_log
+            exit 1
+        fi
+        sleep 0.5
+    done
+}
+
+show_app_log() {
+    echo "--- the app's log ($WORK/app.log), last 60 lines ---" >&2
+    tail -n 60 "$WORK/app.log" >&2 || true
+}
+
+# Stops what start_test_app started and drops its database; for `trap`.
+stop_test_app() {
+    if [ -n "${APP_PID:-}" ] && kill -0 -- "-$APP_PID" 2>/dev/null; then
+        kill -TERM -- "-$APP_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 -- "-$APP_PID" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -KILL -- "-$APP_PID" 2>/dev/null || true
+    fi
+    if [ -n "${APP_PID:-}" ]; then
+        wait "$APP_PID" 2>/dev/null || true
+    fi
+    APP_PID=""
+    if [ -n "${TEST_DATABASE:-}" ]; then
+        psql -h 127.0.0.1 -U postgres -d postgres -qAtc "DROP DATABASE IF EXISTS $TEST_DATABASE WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
+    if [ -n "${WORK:-}" ]; then
+        rm -rf "$WORK"
+    fi
+}
+

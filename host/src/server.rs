@@ -29,11 +29,17 @@ pub struct Limits {
     pub header_read_timeout: std::time::Duration,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
-    /// Fields in a request head (431 beyond).
+    /// Fields in a request head (431 with a problem beyond; the parser
+    /// itself holds [`PARSER_FIELDS_PER_LIMIT`] times as many, and past that
+    /// answers a bare 431 and closes).
     pub max_header_count: usize,
     /// Bytes of a request target (414 beyond).
     pub max_uri_bytes: usize,
 }
+
+/// How many times `max_header_count` fields the HTTP parser holds, so that
+/// a head over the limit is answered with a problem rather than by the parser.
+pub const PARSER_FIELDS_PER_LIMIT: usize = 4;
 
 /// Serves `app` on `listener` until the process ends.
 pub async fn serve(app: Arc<App>, listener: TcpListener, limits: Limits) -> anyhow::Result<()> {
@@ -61,7 +67,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, limits: Limits) -> anyh
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read_timeout)
-                .max_headers(limits.max_header_count)
+                .max_headers(limits.max_header_count.saturating_mul(PARSER_FIELDS_PER_LIMIT))
                 .max_buf_size(2 * headers::MAX_HEAD_BYTES)
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(error) = connection.await {
@@ -107,6 +113,10 @@ async fn handle(
     if target + request.uri().authority().map_or(0, |a| a.as_str().len()) > limits.max_uri_bytes {
         let detail = format!("the request target is longer than {} bytes", limits.max_uri_bytes);
         return problem_response(414, "uri_too_long", "URI too long", &detail);
+    }
+    if request.headers().len() > limits.max_header_count {
+        let detail = format!("the request has more than {} header fields", limits.max_header_count);
+        return problem_response(431, "request_header_fields_too_large", "Request header fields too large", &detail);
     }
     if let Some(response) = well_known(app, &path) {
         return response;

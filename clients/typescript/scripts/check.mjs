@@ -1,5 +1,5 @@
-// `npm run check` (before `tsc --noEmit`): fails when src/schema.d.ts is not what `npm run generate`
-// makes from openapi/openapi.yaml now (it is regenerated into a temporary file and compared), and
+// `npm run check` (before `tsc --noEmit`): fails when src/schema.d.ts or openapi/openapi.json is not
+// what `npm run generate` makes from openapi/openapi.yaml now (regenerated and compared), and
 // when the problem codes of the two descriptions disagree: every `code` a response lists must be in
 // its document's ProblemCode, and every ProblemCode must be listed by some response.
 
@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { bundled } from "./bundle.mjs";
 
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const openapi = join(here, "..", "..", "openapi");
@@ -31,7 +32,15 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 
-// 2. The problem codes agree within each description.
+// 2. The committed JSON form is current.
+if (readFileSync(join(openapi, "openapi.json"), "utf8") !== bundled()) {
+  console.error("openapi/openapi.json is stale: run `npm run generate` in clients/typescript and commit it.");
+  failed = true;
+} else {
+  console.log("openapi/openapi.json matches openapi/openapi.yaml");
+}
+
+// 3. The problem codes agree within each description.
 function listedCodes(node, found) {
   if (Array.isArray(node)) {
     node.forEach((item) => listedCodes(item, found));

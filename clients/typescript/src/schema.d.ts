@@ -867,6 +867,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This description, as JSON
+         * @description The public contract (this document as JSON), built into the service. Revalidate with `If-None-Match`: the answer is `304` with no body while the description is unchanged.
+         */
+        get: operations["getOpenApiDescription"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/spin/health": {
         parameters: {
             query?: never;
@@ -1034,15 +1057,17 @@ export interface components {
          *     - `token_missing`: no `Authorization: Bearer <access token>`
          *     - `token_not_yet_valid`: the token's `nbf` is in the future
          *     - `token_signature_invalid`: the token's signature does not verify
+         *     - `too_many_connections`: the host is serving its connection limit; retry after a second
          *     - `unauthenticated`: the route needs an administrator's access token and none, or no valid one, came (any failure while checking it answers this)
          *     - `unknown_field`: the body has a member the route does not take
          *     - `unknown_purpose`: not a key purpose
          *     - `unsupported_media_type`: the body is not `application/json` (any case, parameters allowed), or has no `Content-Type`; checked before the body is read
+         *     - `uri_too_long`: the request target is longer than the host accepts
          *     - `user_not_present`: the user was not present
          *     - `user_not_verified`: the user was not verified (a biometric or PIN is required)
          * @enum {string}
          */
-        ProblemCode: "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "not_implemented" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "user_not_present" | "user_not_verified";
+        ProblemCode: "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "not_implemented" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_present" | "user_not_verified";
         Health: {
             /** @enum {string} */
             service: "auth" | "users" | "security" | "devices";
@@ -1576,6 +1601,45 @@ export interface components {
                 };
             };
         };
+        /** @description - `uri_too_long`: answered by the host before any component runs: the request target (with the authority) is longer than `--max-uri-bytes` (8192 by default) */
+        UriTooLong: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status: 414;
+                    /** @enum {string} */
+                    code: "uri_too_long";
+                };
+            };
+        };
+        /**
+         * @description Too many requests.
+         *
+         *     - `rate_limited`: the gateway's limit for this route class was reached by this client address (or, on member routes, this member); retry after `retry_after` seconds
+         */
+        RateLimited: {
+            headers: {
+                "x-request-id": components["headers"]["RequestId"];
+                /** @description Seconds before a retry may succeed (the same number as `retry_after`). */
+                "Retry-After": number;
+                /** @description The route class, what is left of it and the seconds until it is whole again: `"<class>";r=<remaining>;t=<seconds>`. */
+                RateLimit: string;
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status: 429;
+                    /** @enum {string} */
+                    code: "rate_limited";
+                    retry_after: number;
+                };
+            };
+        };
         /** @description - `unsupported_media_type`: the body is not `application/json` (any case, parameters allowed), or has no `Content-Type`; checked before the body is read */
         UnsupportedMediaType: {
             headers: {
@@ -1591,7 +1655,7 @@ export interface components {
                 };
             };
         };
-        /** @description - `request_header_fields_too_large`: answered by the host: the request's header fields exceed 64 KiB */
+        /** @description - `request_header_fields_too_large`: answered by the host: the request has more than 100 header fields (`--max-header-count`) or its fields exceed 64 KiB. A head the HTTP parser cannot hold at all (over four times the field limit, or over 128 KiB) is answered 431 with no body and the connection closed. */
         RequestHeaderFieldsTooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -1637,7 +1701,11 @@ export interface components {
                 };
             };
         };
-        /** @description - `service_unavailable`: the host could not start an instance of the component */
+        /**
+         * @description - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again (a change to a path no operation has: every class but plain reads fails closed)
+         *     - `service_unavailable`: the host could not start an instance of the component
+         *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+         */
         ServiceUnavailable: {
             headers: {
                 [name: string]: unknown;
@@ -1647,7 +1715,7 @@ export interface components {
                     /** @constant */
                     status: 503;
                     /** @enum {string} */
-                    code: "service_unavailable";
+                    code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                 };
             };
         };
@@ -1758,6 +1826,12 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description A strong entity tag of the description; it changes whenever the description does. */
+        OpenApiETag: string;
+        /** @description Caches may keep the description five minutes, then revalidate. */
+        OpenApiCacheControl: "public, max-age=300, must-revalidate";
+        /** @description The route class's limit and window in seconds: `"<class>";q=<limit>;w=<seconds>`. */
+        RateLimitPolicy: string;
         /** @description The request id (the caller's when acceptable, else a new one). Set by the gateway on every answer that passed through it; absent on the host's own answers. */
         RequestId: string;
         /** @description `Bearer`, on the gateway's refusals of an access token. */
@@ -1844,6 +1918,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Unprocessable content.
@@ -1914,7 +1989,9 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `dependency_unavailable`: a service this one depends on is unavailable; nothing was changed
              *     - `provider_unavailable`: the SMS or mail provider could not be reached; `channel` says which, `flow_id` names the flow
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -1926,7 +2003,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "provider_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "provider_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -2042,6 +2119,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Unprocessable content.
@@ -2067,6 +2145,7 @@ export interface operations {
              *
              *     - `locked_out`: too many wrong codes for this pair of contacts; locked for `retry_after` seconds
              *     - `code_attempts_exhausted`: the code had too many wrong tries (5); ask for a new one
+             *     - `rate_limited`: the gateway's limit for this route class and client address was reached; retry after `retry_after` seconds
              */
             429: {
                 headers: {
@@ -2080,7 +2159,7 @@ export interface operations {
                         /** @constant */
                         status: 429;
                         /** @enum {string} */
-                        code: "locked_out" | "code_attempts_exhausted";
+                        code: "locked_out" | "code_attempts_exhausted" | "rate_limited";
                     };
                 };
             };
@@ -2112,7 +2191,9 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `dependency_unavailable`: the users or security service could not be reached to link the member and sign the enrolment token
              *     - `provider_unavailable`: the SMS provider that checks codes (Twilio Verify) could not be reached
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -2124,7 +2205,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "provider_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "provider_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -2238,6 +2319,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Too many requests.
@@ -2290,7 +2372,9 @@ export interface operations {
              *     - `misconfigured`: the service is not configured correctly
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `provider_unavailable`: the SMS or mail provider could not be reached; `channel` says which, `flow_id` names the flow
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -2302,7 +2386,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "provider_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "provider_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -2374,6 +2458,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -2382,6 +2468,7 @@ export interface operations {
              *     - `misconfigured`: the service is not configured correctly
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -2393,7 +2480,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -2471,6 +2558,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Unprocessable content.
@@ -2491,6 +2579,7 @@ export interface operations {
                     };
                 };
             };
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -2518,7 +2607,9 @@ export interface operations {
              *     - `misconfigured`: the service is not configured correctly
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `dependency_unavailable`: a service this one depends on is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -2530,7 +2621,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -2639,7 +2730,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -2667,7 +2760,9 @@ export interface operations {
              *     - `misconfigured`: the service is not configured correctly
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `dependency_unavailable`: a service this one depends on is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -2679,7 +2774,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -2754,7 +2849,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -2781,7 +2878,9 @@ export interface operations {
              *
              *     - `misconfigured`: the service is not configured correctly
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -2793,7 +2892,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -2882,7 +2981,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -2910,7 +3011,9 @@ export interface operations {
              *     - `misconfigured`: the service is not configured correctly
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `dependency_unavailable`: a service this one depends on is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -2922,7 +3025,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3024,7 +3127,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -3032,7 +3137,9 @@ export interface operations {
              *
              *     - `misconfigured`: `session_policy` or `token_audience` is not set correctly
              *     - `dependency_unavailable`: the devices or security service could not be reached
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3044,7 +3151,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "dependency_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3141,14 +3248,18 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
              * @description Service unavailable.
              *
              *     - `dependency_unavailable`: the devices service could not be reached
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3160,7 +3271,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "dependency_unavailable" | "service_unavailable";
+                        code: "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3190,12 +3301,15 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
              * @description Service unavailable.
              *
              *     - `service_unavailable`: the crypto dependency failed its known-answer test, the database could not be reached (`detail` says which), or the host could not start an instance
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3207,7 +3321,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "service_unavailable";
+                        code: "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3237,6 +3351,8 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -3285,6 +3401,8 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -3324,6 +3442,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -3350,6 +3470,7 @@ export interface operations {
              *
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3361,7 +3482,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable";
+                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3382,6 +3503,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -3408,6 +3531,7 @@ export interface operations {
              *
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3419,7 +3543,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable";
+                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3440,6 +3564,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -3466,6 +3592,7 @@ export interface operations {
              *
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3477,7 +3604,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable";
+                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3498,6 +3625,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -3524,6 +3653,7 @@ export interface operations {
              *
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3535,7 +3665,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable";
+                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3565,12 +3695,15 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
              * @description Service unavailable.
              *
              *     - `service_unavailable`: the crypto dependency failed its known-answer test, the database could not be reached (`detail` says which), or the host could not start an instance
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3582,7 +3715,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "service_unavailable";
+                        code: "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3640,7 +3773,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -3670,7 +3805,9 @@ export interface operations {
              *     - `misconfigured`: `master_key` is not set (needed when the first key of the purpose is created)
              *     - `master_key_invalid`: `master_key` is not 32 bytes of hex (needed when the first key of the purpose is created)
              *     - `no_active_key`: no active key of the purpose could be created
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3682,7 +3819,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "no_active_key" | "service_unavailable";
+                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "no_active_key" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3815,6 +3952,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Unprocessable content.
@@ -3836,6 +3974,7 @@ export interface operations {
                     };
                 };
             };
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -3866,7 +4005,9 @@ export interface operations {
              *     - `misconfigured`: the service is not configured correctly
              *     - `master_key_invalid`: `master_key` (or `master_key_previous`) is not 32 bytes of hex
              *     - `master_key_unavailable`: the key is wrapped by a master key that is not configured
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -3878,7 +4019,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "master_key_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "master_key_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3973,7 +4114,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4005,7 +4148,9 @@ export interface operations {
              *     - `master_key_invalid`: `master_key` (or `master_key_previous`) is not 32 bytes of hex
              *     - `master_key_unavailable`: the key is wrapped by a master key that is not configured
              *     - `no_active_key`: no active key of the purpose could be created
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4017,7 +4162,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "master_key_unavailable" | "no_active_key" | "service_unavailable";
+                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "master_key_unavailable" | "no_active_key" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4132,6 +4277,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
             /**
              * @description Unprocessable content.
@@ -4164,6 +4310,7 @@ export interface operations {
                     };
                 };
             };
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4191,7 +4338,9 @@ export interface operations {
              *
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `misconfigured`: the service is not configured correctly
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4203,7 +4352,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "misconfigured" | "service_unavailable";
+                        code: "storage_unavailable" | "misconfigured" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4233,6 +4382,8 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4259,7 +4410,9 @@ export interface operations {
              * @description Service unavailable.
              *
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4271,7 +4424,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4385,7 +4538,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4414,7 +4569,9 @@ export interface operations {
              *     - `storage_unavailable`: the database is unavailable (checked before the access token)
              *     - `misconfigured`: the service is not configured correctly
              *     - `master_key_invalid`: `master_key` (or `master_key_previous`) is not 32 bytes of hex
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4426,7 +4583,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "service_unavailable";
+                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4494,6 +4651,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4522,7 +4681,9 @@ export interface operations {
              *     - `storage_unavailable`: the database is unavailable (checked before the access token)
              *     - `misconfigured`: the service is not configured correctly
              *     - `master_key_invalid`: `master_key` (or `master_key_previous`) is not 32 bytes of hex
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4534,7 +4695,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "service_unavailable";
+                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4644,6 +4805,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4670,7 +4833,9 @@ export interface operations {
              * @description Service unavailable.
              *
              *     - `storage_unavailable`: the database is unavailable (checked before the access token)
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4682,7 +4847,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4792,6 +4957,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4818,7 +4985,9 @@ export interface operations {
              * @description Service unavailable.
              *
              *     - `storage_unavailable`: the database is unavailable (checked before the access token)
+             *     - `gateway_unavailable`: the gateway cannot check the rate limit (Redis is unavailable); nothing was done; `retry_after` says when to try again
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4830,7 +4999,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4860,12 +5029,15 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
              * @description Service unavailable.
              *
              *     - `service_unavailable`: the crypto dependency failed its known-answer test, the database could not be reached (`detail` says which), or the host could not start an instance
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4877,7 +5049,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "service_unavailable";
+                        code: "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -4909,6 +5081,8 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             /**
              * @description Internal server error.
@@ -4939,6 +5113,7 @@ export interface operations {
              *     - `master_key_invalid`: `master_key` is not 32 bytes of hex (needed when the first token key is created)
              *     - `no_active_key`: no active key of the purpose could be created
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -4950,7 +5125,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "no_active_key" | "service_unavailable";
+                        code: "storage_unavailable" | "misconfigured" | "master_key_invalid" | "no_active_key" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5035,7 +5210,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5045,6 +5222,7 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5056,7 +5234,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "misconfigured" | "storage_unavailable" | "gateway_unavailable" | "service_unavailable";
+                        code: "misconfigured" | "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5087,6 +5265,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5095,6 +5275,7 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5106,7 +5287,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5182,7 +5363,9 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5191,6 +5374,7 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5202,7 +5386,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5255,6 +5439,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5263,6 +5449,7 @@ export interface operations {
              *     - `storage_unavailable`: storage, or the auth service that removes the passkeys, is unavailable
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5274,7 +5461,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5304,12 +5491,15 @@ export interface operations {
             };
             400: components["responses"]["InvalidHost"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
              * @description Service unavailable.
              *
              *     - `service_unavailable`: the crypto dependency failed its known-answer test, the database could not be reached (`detail` says which), or the host could not start an instance
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5321,7 +5511,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "service_unavailable";
+                        code: "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5352,6 +5542,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5360,6 +5552,7 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5371,7 +5564,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5402,6 +5595,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5409,6 +5604,7 @@ export interface operations {
              *
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5420,7 +5616,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable";
+                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5451,6 +5647,8 @@ export interface operations {
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5459,6 +5657,7 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5470,7 +5669,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -5523,6 +5722,8 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalError"];
             /**
@@ -5531,6 +5732,7 @@ export interface operations {
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
              */
             503: {
                 headers: {
@@ -5542,10 +5744,79 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
+        };
+    };
+    getOpenApiDescription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description The `ETag` of a copy the client holds (or `*`). */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The description. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["OpenApiETag"];
+                    "Cache-Control": components["headers"]["OpenApiCacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        openapi: "3.1.0";
+                        info: Record<string, never>;
+                        paths: Record<string, never>;
+                    };
+                };
+            };
+            /** @description The client's copy is current. */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    ETag: components["headers"]["OpenApiETag"];
+                    "Cache-Control": components["headers"]["OpenApiCacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidHost"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            /**
+             * @description Internal server error.
+             *
+             *     - `internal_error`: an internal fault (the host answers it when the component itself failed)
+             *     - `gateway_misconfigured`: the gateway's settings (`cors_origins`, `cors_unsafe_any_origin`) are not valid
+             */
+            500: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 500;
+                        /** @enum {string} */
+                        code: "internal_error" | "gateway_misconfigured";
+                    };
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     spinHealth: {

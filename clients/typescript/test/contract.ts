@@ -76,7 +76,10 @@ type SendOtpCodes =
   | "storage_unavailable"
   | "dependency_unavailable"
   | "provider_unavailable"
-  | "service_unavailable";
+  | "gateway_unavailable"
+  | "service_unavailable"
+  | "uri_too_long"
+  | "too_many_connections";
 
 type SessionsCurrentCodes =
   | "token_missing"
@@ -89,4 +92,7 @@ type SessionsCurrentCodes =
   | "internal_error"
   | "gateway_misconfigured"
   | "gateway_unavailable"
-  | "service_unavailable";
+  | "service_unavailable"
+  | "rate_limited"
+  | "uri_too_long"
+  | "too_many_connections";

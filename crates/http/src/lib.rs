@@ -5,6 +5,7 @@
 //! natively.
 #![forbid(unsafe_code)]
 
+pub mod etag;
 mod problem;
 mod router;
 

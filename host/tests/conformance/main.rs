@@ -4,6 +4,7 @@
 mod app;
 mod auth;
 mod composition;
+mod contract;
 mod crypto;
 mod devices;
 mod edge;

@@ -53,7 +53,7 @@ pub fn wasm(name: &str) -> PathBuf {
         ] {
             cmd.args(["-p", p]);
         }
-        for c in ["gateway", "crypto", "auth", "users", "security", "devices"] {
+        for c in ["gateway", "crypto", "auth", "users", "security", "devices", "static"] {
             cmd.args(["-p", &format!("vottery-{c}")]);
         }
         let status = cmd.status().expect("cargo runs");
@@ -101,6 +101,39 @@ pub fn scratch() -> PathBuf {
 pub struct Host {
     child: Child,
     pub base: String,
+}
+
+/// The addresses of hosts serving the app (a manifest with the gateway):
+/// every answer they give a test is checked against the public contract.
+fn app_bases() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static BASES: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    BASES.get_or_init(Default::default)
+}
+
+fn serves_app(base: &str) -> bool {
+    app_bases().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(base)
+}
+
+fn register(manifest: &Path, base: &str) {
+    let text = std::fs::read_to_string(manifest).unwrap_or_default();
+    // The app's own manifest (and the variants tests write of it) serve the
+    // description; fixture apps with a gateway in front of probes do not.
+    if text.contains("[component.static]") {
+        app_bases().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(base.to_owned());
+    }
+}
+
+/// A header of an answer by name.
+type HeaderOf<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Holds an answer of the app to the contract (the probe fixture's
+/// `/probe/...` routes are the tests' own, not the app's).
+fn hold_to_contract(base: &str, method: &str, target: &str, sent: &[(&str, &str)], reply: (u16, HeaderOf<'_>, &str)) {
+    if !serves_app(base) || target.starts_with("/probe/") {
+        return;
+    }
+    let (status, header, body) = reply;
+    crate::contract::check(&crate::contract::Answer { method, target, request_headers: sent, status, header, body });
 }
 
 impl Drop for Host {
@@ -159,6 +192,7 @@ impl Host {
             let _ = tx.send(text);
         });
         let host = Host { child, base: format!("http://127.0.0.1:{port}") };
+        register(manifest, &host.base);
         let deadline = Instant::now() + Duration::from_secs(180);
         let mut host = host;
         loop {
@@ -182,6 +216,7 @@ impl Host {
         let file = std::fs::File::create(log).unwrap();
         let child = cmd.stdout(Stdio::null()).stderr(file).spawn().unwrap();
         let mut host = Host { child, base: format!("http://127.0.0.1:{port}") };
+        register(manifest, &host.base);
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if let Ok(Some(_)) = host.child.try_wait() {
@@ -225,9 +260,12 @@ impl Host {
         };
         let response = agent().run(request).unwrap();
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let received = response.headers().clone();
         let body = response.into_body().read_to_string().unwrap();
-        Reply { status, headers, body }
+        let reply = Reply { status, headers: received, body };
+        let header = |name: &str| reply.header(name).map(str::to_owned);
+        hold_to_contract(&self.base, method, path, headers, (reply.status, &header, &reply.body));
+        reply
     }
 }
 
@@ -523,7 +561,25 @@ pub fn raw(base: &str, request: &[u8]) -> RawReply {
     } else {
         let _ = reader.read_to_end(&mut body);
     }
-    RawReply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    let reply = RawReply { status, headers, body: String::from_utf8_lossy(&body).into_owned() };
+    check_raw(base, request, &reply);
+    reply
+}
+
+/// [`hold_to_contract`] for a request written by hand: its request line
+/// and fields as sent (one that is not HTTP/1.x is not checked).
+fn check_raw(base: &str, request: &[u8], reply: &RawReply) {
+    let head = String::from_utf8_lossy(request);
+    let head = head.split("\r\n\r\n").next().unwrap_or_default();
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or_default().split(' ');
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return;
+    };
+    let target = target.strip_prefix("http://").map_or(target, |rest| &rest[rest.find('/').unwrap_or(rest.len())..]);
+    let sent: Vec<(&str, &str)> = lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim(), v.trim())).collect();
+    let header = |name: &str| reply.header(name).map(str::to_owned);
+    hold_to_contract(base, method, target, &sent, (reply.status, &header, &reply.body));
 }
 
 /// A request in chunked encoding: `body` split into chunks of `size` bytes.
