@@ -322,13 +322,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The member's profile (not built yet)
-         * @description Not built yet: with a valid access token this answers `501 not_implemented` (user profiles). Nothing of the request but its access token is read.
+         * The member's profile
+         * @description The member's names, language and time zone, and their contacts masked. A name the member has not set is Sngine's (`name_sources` says which). The answer carries a strong `ETag`: send it in `If-None-Match` to get `304` while the profile is unchanged, and in `If-Match` to change it.
          */
         get: operations["getProfile"];
         /**
-         * Change the member's profile (not built yet)
-         * @description Not built yet: with a valid access token this answers `501 not_implemented` (user profiles). Nothing of the request but its access token is read.
+         * Change the member's profile
+         * @description Replaces the fields the member edits: `display_name`, `first_name`, `last_name`, `language`, `time_zone`. A field left out or `null` is cleared (a name then shows Sngine's again). Names are stored NFC-normalised and trimmed, sealed under the member's data key. Needs `If-Match` with the `ETag` of the profile as last read; the answer is the new profile with its new `ETag`. Each change writes a `profile.updated` audit row naming the fields that changed (not their values).
          */
         put: operations["putProfile"];
         post?: never;
@@ -959,6 +959,55 @@ export interface components {
             /** @description `provider_rejected`, `provider_unavailable`: the flow that was opened or changed all the same. */
             flow_id?: components["schemas"]["FlowId"];
         };
+        Profile: {
+            /** Format: uuid */
+            user_id: string;
+            /** @description The member's own, else Sngine's first and last name, else Sngine's user name. */
+            display_name: string | null;
+            first_name: string | null;
+            last_name: string | null;
+            /**
+             * @description A BCP 47 language tag in canonical case.
+             * @example en-GB
+             */
+            language: string | null;
+            /**
+             * @description An IANA time zone name.
+             * @example Europe/London
+             */
+            time_zone: string | null;
+            name_sources: {
+                display_name: components["schemas"]["NameSource"];
+                first_name: components["schemas"]["NameSource"];
+                last_name: components["schemas"]["NameSource"];
+            };
+            /**
+             * @description The contact email, masked.
+             * @example a***@example.com
+             */
+            email: string;
+            /**
+             * @description The contact phone, masked.
+             * @example +44 ******* 678
+             */
+            phone: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description Where a shown name comes from.
+         * @enum {string}
+         */
+        NameSource: "member" | "sngine" | "none";
+        ProfileUpdate: {
+            display_name?: string | null;
+            first_name?: string | null;
+            last_name?: string | null;
+            language?: string | null;
+            time_zone?: string | null;
+        };
         /**
          * @description Every code a public route can answer:
          *
@@ -1025,6 +1074,8 @@ export interface components {
          *     - `payload_too_large`: the body is larger than the route accepts (the gateway refuses a declared `Content-Length` over 64 KiB; the services read at most 16 KiB of JSON, 60 KiB for the two ceremony answers)
          *     - `phone_country_not_allowed`: SMS cannot be sent to the phone's country (`sms_countries` of `otp_policy`)
          *     - `platform_authenticator_unavailable`: the device reported `platform_authenticator: false`: enrol from a device that has one, or use a phone through the browser's cross-device option
+         *     - `precondition_failed`: the resource changed since the `ETag` in `If-Match` was read; nothing was written
+         *     - `precondition_required`: the route changes a resource only with `If-Match`
          *     - `provider_rejected`: the SMS or mail provider refused the message; `channel` says which, `flow_id` names the flow (it was opened: resend later)
          *     - `provider_unavailable`: the SMS or mail provider could not be reached; `channel` says which, `flow_id` names the flow
          *     - `rate_limited`: too many codes were sent to this client address, email, phone or phone prefix this hour; retry after `retry_after` seconds
@@ -1063,11 +1114,12 @@ export interface components {
          *     - `unknown_purpose`: not a key purpose
          *     - `unsupported_media_type`: the body is not `application/json` (any case, parameters allowed), or has no `Content-Type`; checked before the body is read
          *     - `uri_too_long`: the request target is longer than the host accepts
+         *     - `user_not_found`: the access token names no Vottery user
          *     - `user_not_present`: the user was not present
          *     - `user_not_verified`: the user was not verified (a biometric or PIN is required)
          * @enum {string}
          */
-        ProblemCode: "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "not_implemented" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_present" | "user_not_verified";
+        ProblemCode: "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "not_implemented" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "precondition_failed" | "precondition_required" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_found" | "user_not_present" | "user_not_verified";
         Health: {
             /** @enum {string} */
             service: "auth" | "users" | "security" | "devices";
@@ -1826,6 +1878,10 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description A strong entity tag of the profile as answered; it changes whenever the representation does. */
+        ProfileETag: string;
+        /** @description Only the member's own browser may keep it, and must revalidate before use. */
+        PrivateNoCache: "private, no-cache";
         /** @description A strong entity tag of the description; it changes whenever the description does. */
         OpenApiETag: string;
         /** @description Caches may keep the description five minutes, then revalidate. */
@@ -3433,25 +3489,44 @@ export interface operations {
             header?: {
                 /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
                 "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description The `ETag` of the copy the client holds; `304` when it is current. */
+                "If-None-Match"?: string;
             };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The profile. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    etag: components["headers"]["ProfileETag"];
+                    "cache-control": components["headers"]["PrivateNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
+            /** @description The client's copy is current (`If-None-Match` named its `ETag`). */
+            304: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    etag: components["headers"]["ProfileETag"];
+                    "cache-control": components["headers"]["PrivateNoCache"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             400: components["responses"]["InvalidHost"];
             401: components["responses"]["AccessTokenRefused"];
-            413: components["responses"]["PayloadTooLarge"];
-            414: components["responses"]["UriTooLong"];
-            429: components["responses"]["RateLimited"];
-            431: components["responses"]["RequestHeaderFieldsTooLarge"];
-            500: components["responses"]["InternalError"];
             /**
-             * @description Not implemented.
+             * @description Not found.
              *
-             *     - `not_implemented`: the capability is not built yet: every call with a valid access token answers this
+             *     - `user_not_found`: the access token names no Vottery user (the member was erased)
              */
-            501: {
+            404: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3459,15 +3534,22 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @constant */
-                        status: 501;
+                        status: 404;
                         /** @enum {string} */
-                        code: "not_implemented";
+                        code: "user_not_found";
                     };
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
             /**
              * @description Service unavailable.
              *
+             *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
+             *     - `dependency_unavailable`: the security service, which holds the key that wraps the member's data key, is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
              *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
@@ -3482,7 +3564,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                        code: "storage_unavailable" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };
@@ -3491,28 +3573,42 @@ export interface operations {
     putProfile: {
         parameters: {
             query?: never;
-            header?: {
+            header: {
                 /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
                 "x-request-id"?: components["parameters"]["RequestId"];
+                /** @description The `ETag` of the profile as last read (or `*`); compared strongly. */
+                "If-Match": string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileUpdate"];
+            };
+        };
         responses: {
-            400: components["responses"]["InvalidHost"];
-            401: components["responses"]["AccessTokenRefused"];
-            413: components["responses"]["PayloadTooLarge"];
-            414: components["responses"]["UriTooLong"];
-            429: components["responses"]["RateLimited"];
-            431: components["responses"]["RequestHeaderFieldsTooLarge"];
-            500: components["responses"]["InternalError"];
+            /** @description The profile as it now is. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    etag: components["headers"]["ProfileETag"];
+                    "cache-control": components["headers"]["PrivateNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Profile"];
+                };
+            };
             /**
-             * @description Not implemented.
+             * @description Bad request.
              *
-             *     - `not_implemented`: the capability is not built yet: every call with a valid access token answers this
+             *     - `malformed_json`: the body is not valid JSON (or could not be read)
+             *     - `unknown_field`: the body has a member the route does not take
+             *     - `invalid_field`: a name is empty, longer than 64 characters or holds a control or formatting character; `language` is not a BCP 47 tag; `time_zone` is not an IANA time zone name; or a member has the wrong type
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
              */
-            501: {
+            400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3520,15 +3616,81 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @constant */
-                        status: 501;
+                        status: 400;
                         /** @enum {string} */
-                        code: "not_implemented";
+                        code: "malformed_json" | "unknown_field" | "invalid_field" | "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: the access token names no Vottery user (the member was erased)
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found";
                     };
                 };
             };
             /**
+             * @description Precondition failed.
+             *
+             *     - `precondition_failed`: the profile changed since the `ETag` in `If-Match` was read: read it again and reapply the change; nothing was written
+             */
+            412: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 412;
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /**
+             * @description Precondition required.
+             *
+             *     - `precondition_required`: no `If-Match`: send the `ETag` of the profile as last read
+             */
+            428: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 428;
+                        /** @enum {string} */
+                        code: "precondition_required";
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
              * @description Service unavailable.
              *
+             *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
+             *     - `dependency_unavailable`: the security service, which holds the key that wraps the member's data key, is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
              *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
@@ -3543,7 +3705,7 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                        code: "storage_unavailable" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };

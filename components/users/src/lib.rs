@@ -9,6 +9,8 @@ use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
 
 mod accounts;
+mod profile;
+mod store;
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {
@@ -47,8 +49,8 @@ async fn handle(request: Request) -> kit::Response {
             Ok(body) => accounts::link_contacts(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
             Err(e) => kit::problem(&e.problem()),
         },
-        Endpoint::GetProfile => kit::problem(&Problem::not_implemented("user profiles")),
-        Endpoint::PutProfile => kit::problem(&Problem::not_implemented("user profiles")),
+        Endpoint::GetProfile => profile::get(request).await.unwrap_or_else(|e| kit::problem(&e.problem())),
+        Endpoint::PutProfile => profile::put(request).await.unwrap_or_else(|e| kit::problem(&e.problem())),
         Endpoint::Demographics => kit::problem(&Problem::not_implemented("demographics")),
         Endpoint::Activity => kit::problem(&Problem::not_implemented("activity logging")),
     }

@@ -10,6 +10,14 @@ pub enum UsersError {
     Invalid(#[from] ValidationError),
     #[error("the contacts no longer match one active Sngine account ({0})")]
     NotMatched(&'static str),
+    #[error("the access token names no Vottery user")]
+    UserNotFound,
+    #[error("the request carries no verified member identity")]
+    TokenMissing,
+    #[error("`If-Match` is required: send the ETag of the profile as last read")]
+    PreconditionRequired,
+    #[error("the profile has changed since it was read: read it again and reapply the change")]
+    PreconditionFailed,
     #[error("storage is unavailable: {0}")]
     Storage(String),
     #[error("a service this one depends on is unavailable: {0}")]
@@ -23,6 +31,10 @@ impl UsersError {
         match self {
             Self::Invalid(e) => e.code(),
             Self::NotMatched(_) => "contact_not_matched",
+            Self::UserNotFound => "user_not_found",
+            Self::TokenMissing => "token_missing",
+            Self::PreconditionRequired => "precondition_required",
+            Self::PreconditionFailed => "precondition_failed",
             Self::Storage(_) => "storage_unavailable",
             Self::Dependency(_) => "dependency_unavailable",
             Self::Internal(_) => "internal_error",
@@ -34,6 +46,14 @@ impl UsersError {
         match self {
             Self::Invalid(e) => e.problem(),
             Self::NotMatched(_) => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
+            Self::UserNotFound => Problem::new(404, self.code(), "Not found").with_detail(self.to_string()),
+            Self::TokenMissing => Problem::new(401, self.code(), "Unauthorized").with_detail(self.to_string()),
+            Self::PreconditionRequired => {
+                Problem::new(428, self.code(), "Precondition required").with_detail(self.to_string())
+            }
+            Self::PreconditionFailed => {
+                Problem::new(412, self.code(), "Precondition failed").with_detail(self.to_string())
+            }
             Self::Storage(_) => {
                 Problem::new(503, self.code(), "Service unavailable").with_detail("storage is unavailable")
             }
@@ -53,6 +73,10 @@ mod tests {
         let cases = [
             (UsersError::from(ValidationError::InvalidPhone("x")), 400, "invalid_phone"),
             (UsersError::NotMatched("banned"), 409, "contact_not_matched"),
+            (UsersError::UserNotFound, 404, "user_not_found"),
+            (UsersError::TokenMissing, 401, "token_missing"),
+            (UsersError::PreconditionRequired, 428, "precondition_required"),
+            (UsersError::PreconditionFailed, 412, "precondition_failed"),
             (UsersError::Storage("pg at 10.0.0.1".into()), 503, "storage_unavailable"),
             (UsersError::Dependency("security".into()), 503, "dependency_unavailable"),
             (UsersError::Internal("x".into()), 500, "internal_error"),

@@ -1,5 +1,6 @@
 //! The users service's logic, free of any platform: whether a visitor's
-//! email and phone belong to one active Sngine account.
+//! email and phone belong to one active Sngine account, and members'
+//! profiles ([`profile`]).
 //!
 //! Sngine stores phones as its members typed them (`+44 7912 345678`,
 //! `0044...`, `07912 345678`); the visitor's number is checked E.164, so a
@@ -8,6 +9,27 @@
 #![forbid(unsafe_code)]
 
 use vottery_validate::PhoneE164;
+
+/// A Vottery user's id: a UUID in its canonical lowercase text form, as
+/// the access token's `sub` carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let bytes = raw.as_bytes();
+        let shaped = bytes.len() == 36
+            && bytes.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_digit() || (b'a'..=b'f').contains(b),
+            });
+        shaped.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// An account of Sngine's with the visitor's email (from the view).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +120,19 @@ mod tests {
     }
 
     #[test]
+    fn user_ids_are_canonical_uuids() {
+        assert!(UserId::parse("6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11").is_some());
+        for bad in [
+            "",
+            "6F1C1F0E-9D43-4A8E-8F62-2B8E7F0C5A11",
+            "6f1c1f0e9d434a8e8f622b8e7f0c5a11",
+            "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a1g",
+        ] {
+            assert!(UserId::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
     fn outcomes() {
         assert_eq!(match_account(&uk(), &[]), MatchOutcome::NoAccount);
         assert_eq!(match_account(&uk(), &[account(1, "+447912345678", true, false)]), MatchOutcome::Matched(1));
@@ -112,4 +147,5 @@ mod tests {
 }
 
 mod error;
+pub mod profile;
 pub use error::UsersError;

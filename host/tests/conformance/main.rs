@@ -17,4 +17,5 @@ mod sessions;
 mod startup;
 mod storage;
 mod support;
+mod users;
 mod variables;

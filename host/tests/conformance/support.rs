@@ -439,8 +439,9 @@ pub fn redis_server(port: u16) -> std::process::Child {
 }
 
 /// The app's own `spin.toml` (sources made absolute) plus the probe fixture
-/// on `/probe/...`, allowed to chain to `service` as another service would;
-/// with the app's runtime config beside it.
+/// on `/probe/...`, allowed to chain to `service` (or each of a
+/// comma-separated list) as another service would; with the app's runtime
+/// config beside it.
 pub fn app_with_probe(service: &str) -> PathBuf {
     let root = workspace();
     let text = std::fs::read_to_string(root.join("spin.toml"))
@@ -448,8 +449,9 @@ pub fn app_with_probe(service: &str) -> PathBuf {
         .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
     let probe = format!(
         "{text}\n[[trigger.http]]\nroute = \"/probe/...\"\ncomponent = \"probe\"\n\
-         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [\"http://{service}.spin.internal\"]\n",
-        wasm("fixture_probe").display()
+         [component.probe]\nsource = \"{}\"\nallowed_outbound_hosts = [{}]\n",
+        wasm("fixture_probe").display(),
+        service.split(',').map(|s| format!("\"http://{s}.spin.internal\"")).collect::<Vec<_>>().join(", ")
     );
     let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
     write_app(&probe, Some(&rc)).0
@@ -483,6 +485,11 @@ pub fn published(reader: &mut BufReader<std::net::TcpStream>) -> Vec<Value> {
 /// The app with a probe chaining to `service` (see [`app_with_probe`]),
 /// started on `db` with the required secrets set and `extra` variables.
 pub fn start_with_probe(service: &str, db: &Database, extra: &[(&str, &str)]) -> Host {
+    start_with_probe_in(Mode::Reuse, service, db, extra)
+}
+
+/// [`start_with_probe`] in the given instance mode.
+pub fn start_with_probe_in(mode: Mode, service: &str, db: &Database, extra: &[(&str, &str)]) -> Host {
     let manifest = app_with_probe(service);
     let rc = manifest.with_file_name("runtime-config.toml");
     let mut env = vec![
@@ -492,7 +499,7 @@ pub fn start_with_probe(service: &str, db: &Database, extra: &[(&str, &str)]) ->
         ("SPIN_VARIABLE_PG_DATABASE", db.name.as_str()),
     ];
     env.extend_from_slice(extra);
-    Host::start(&manifest, Some(&rc), Mode::Reuse, &env)
+    Host::start(&manifest, Some(&rc), mode, &env)
 }
 
 /// An answer read off the wire by [`raw`].
