@@ -72,7 +72,14 @@ async fn profile_body(request: Request) -> Result<ProfileBody, UsersError> {
 async fn load(user: &UserId) -> Result<(ProfileRow, DataKey), UsersError> {
     let db = store::open().await?;
     let row = store::profile(&db, user.as_str()).await?.ok_or(UsersError::UserNotFound)?;
-    let key = unwrap_key(&row.key).await?;
+    let key = match cached_key(&row.key) {
+        Some(key) => key,
+        None => {
+            let key = unwrap_key(&row.key).await?;
+            keep_key(&row.key, &key);
+            key
+        }
+    };
     Ok((row, key))
 }
 
@@ -124,6 +131,45 @@ fn open_text(key: &DataKey, aad: &[u8], sealed: &[u8]) -> Result<String, UsersEr
 
 /// A member's data key in clear, zeroed when dropped.
 type DataKey = zeroize::Zeroizing<Vec<u8>>;
+
+/// How long an instance keeps a member's unwrapped data key, in seconds,
+/// and for how many members at most. A reused instance then reads a
+/// profile without the call to `security`; a key is never kept longer than
+/// this after its wrapped form stops being read (a member's erasure, which
+/// destroys the wrapped key, is complete for every instance within it).
+const KEY_CACHE_SECONDS: i64 = 60;
+const KEY_CACHE_ENTRIES: usize = 1024;
+
+struct CachedKey {
+    wrapped: Vec<u8>,
+    key: DataKey,
+    until: i64,
+}
+
+thread_local! {
+    static KEYS: std::cell::RefCell<Vec<CachedKey>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn cached_key(wrapped: &WrappedKey) -> Option<DataKey> {
+    let now = kit::now();
+    KEYS.with_borrow_mut(|keys| {
+        keys.retain(|k| k.until > now);
+        keys.iter().find(|k| k.wrapped == wrapped.wrapped).map(|k| k.key.clone())
+    })
+}
+
+fn keep_key(wrapped: &WrappedKey, key: &DataKey) {
+    KEYS.with_borrow_mut(|keys| {
+        if keys.len() >= KEY_CACHE_ENTRIES {
+            keys.remove(0);
+        }
+        keys.push(CachedKey {
+            wrapped: wrapped.wrapped.clone(),
+            key: key.clone(),
+            until: kit::now() + KEY_CACHE_SECONDS,
+        });
+    })
+}
 
 #[derive(Serialize)]
 struct UnwrapRequest<'a> {
