@@ -361,6 +361,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/{id}/roles": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The member's user id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A member's roles (administrators)
+         * @description The member's live grants (unrevoked, unexpired) beyond `member`, which every member holds: who granted each (`null`: the operator's `vottery-admin`), when, and until when. Needs `roles:read` (`auditor`, `user_admin`), checked against the caller's grants in the database.
+         */
+        get: operations["getRoles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{id}/roles/{role}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The member's user id. */
+                id: string;
+                /** @description One of `moderator`, `election_admin`, `auditor`, `user_admin`, `security_admin`. */
+                role: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Grant a member a role (administrators)
+         * @description Grants the role (renewing an unrevoked grant), with a `role.granted` audit row in the same statement. Needs `roles:grant` (`user_admin`) and the role itself: nobody grants a role they do not hold. The role reaches the member's next access token (at their next refresh); administrators' routes read grants live. The body is optional.
+         */
+        put: operations["grantRole"];
+        post?: never;
+        /**
+         * Revoke a member's role (administrators)
+         * @description Revokes the role, with a `role.revoked` audit row in the same statement; the last live `user_admin` keeps theirs. Needs `roles:grant` and the role itself. The role is gone from the member's next access token; administrators' routes refuse them at once.
+         */
+        delete: operations["revokeRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/activity": {
         parameters: {
             query?: never;
@@ -374,8 +432,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Record activity (not built yet)
-         * @description Not built yet: with a valid access token this answers `501 not_implemented` (activity logging). Nothing of the request but its access token is read.
+         * Record activity the frontend reports
+         * @description Records an event of the member's use of the dashboard: a `type` from the service's allowlist (the `activity_types` setting), when it happened (`at`, RFC 3339, from 24 hours ago to 5 minutes ahead; now when absent) and a `details` object of at most 1,024 bytes. The device is the one the access token is bound to. Limited per member and address in the `activity` route class (default 60 a minute). One `INSERT`; nothing else is written.
          */
         post: operations["postActivity"];
         delete?: never;
@@ -1001,6 +1059,51 @@ export interface components {
          * @enum {string}
          */
         NameSource: "member" | "sngine" | "none";
+        RoleListing: {
+            /** Format: uuid */
+            user_id: string;
+            roles: components["schemas"]["Grant"][];
+        };
+        Grant: {
+            /** @enum {string} */
+            role: "moderator" | "election_admin" | "auditor" | "user_admin" | "security_admin";
+            /** Format: date-time */
+            granted_at: string;
+            /**
+             * Format: uuid
+             * @description `null`: the operator's `vottery-admin`.
+             */
+            granted_by: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+        };
+        GrantRequest: {
+            /**
+             * Format: date-time
+             * @description In the future; none or `null`: until revoked.
+             */
+            expires_at?: string | null;
+        };
+        ActivityReport: {
+            /**
+             * @description One of the service's `activity_types`.
+             * @example profile.viewed
+             */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When it happened; from 24 hours ago to 5 minutes ahead. Now when absent.
+             */
+            at?: string | null;
+            /** @description At most 1,024 bytes as JSON. */
+            details?: Record<string, never> | null;
+        };
+        ActivityRecorded: {
+            id: string;
+            type: string;
+            /** Format: date-time */
+            at: string;
+        };
         ProfileUpdate: {
             display_name?: string | null;
             first_name?: string | null;
@@ -1011,6 +1114,9 @@ export interface components {
         /**
          * @description Every code a public route can answer:
          *
+         *     - `activity_details_too_large`: `details`, as JSON, is over 1,024 bytes
+         *     - `activity_time_out_of_range`: `at` is more than 24 hours ago or more than 5 minutes ahead
+         *     - `activity_type_unknown`: `type` is not an activity type the service records
          *     - `algorithm_not_supported`: the credential's algorithm is not one of ES256, ES384, EdDSA, RS256
          *     - `assertion_replayed`: this assertion was already used
          *     - `attestation_not_supported`: the attestation format is not `none` or `packed` (self)
@@ -1045,6 +1151,7 @@ export interface components {
          *     - `forbidden`: the access token's roles do not include `security_admin`
          *     - `gateway_misconfigured`: the gateway's settings (`cors_origins`, `cors_unsafe_any_origin`) are not valid
          *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+         *     - `grant_not_found`: the member holds no such role
          *     - `internal_error`: an internal fault (the host answers it when the component itself failed)
          *     - `invalid_base64`: a binary member is not unpadded base64url, or is too long
          *     - `invalid_email`: the email address is not valid
@@ -1059,6 +1166,7 @@ export interface components {
          *     - `key_record_corrupt`: a stored key record is corrupt
          *     - `key_state_conflict`: the key's state does not allow this use (a `retired` key no longer verifies)
          *     - `key_transition_invalid`: the key cannot move to that state from its current one (only `retiring` → `retired` → `destroyed`)
+         *     - `last_user_admin`: the last `user_admin` keeps the role
          *     - `locked_out`: too many wrong codes for this pair of contacts; locked for `retry_after` seconds
          *     - `malformed_credential`: the credential is not a well-formed WebAuthn response
          *     - `malformed_json`: the body is not valid JSON (or could not be read)
@@ -1085,6 +1193,9 @@ export interface components {
          *     - `refresh_token_unknown`: the refresh token is not known
          *     - `request_header_fields_too_large`: answered by the host: the request's header fields exceed 64 KiB
          *     - `resend_too_soon`: a new code on this channel can be sent in `retry_after` seconds
+         *     - `role_not_grantable`: `member` is every member's: it is neither granted nor revoked
+         *     - `role_not_held`: only a role the caller holds can be granted or revoked
+         *     - `role_unknown`: no such role
          *     - `rotation_conflict`: another change to keys of this purpose happened at the same time; retry
          *     - `route_not_found`: no route for this path
          *     - `rp_id_mismatch`: the authenticator data is for another relying party
@@ -1119,7 +1230,7 @@ export interface components {
          *     - `user_not_verified`: the user was not verified (a biometric or PIN is required)
          * @enum {string}
          */
-        ProblemCode: "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "not_implemented" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "precondition_failed" | "precondition_required" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_found" | "user_not_present" | "user_not_verified";
+        ProblemCode: "activity_details_too_large" | "activity_time_out_of_range" | "activity_type_unknown" | "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "grant_not_found" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "last_user_admin" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "not_implemented" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "precondition_failed" | "precondition_required" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "role_not_grantable" | "role_not_held" | "role_unknown" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_found" | "user_not_present" | "user_not_verified";
         Health: {
             /** @enum {string} */
             service: "auth" | "users" | "security" | "devices";
@@ -3772,31 +3883,37 @@ export interface operations {
             };
         };
     };
-    postActivity: {
+    getRoles: {
         parameters: {
             query?: never;
             header?: {
                 /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
                 "x-request-id"?: components["parameters"]["RequestId"];
             };
-            path?: never;
+            path: {
+                /** @description The member's user id. */
+                id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["InvalidHost"];
-            401: components["responses"]["AccessTokenRefused"];
-            413: components["responses"]["PayloadTooLarge"];
-            414: components["responses"]["UriTooLong"];
-            429: components["responses"]["RateLimited"];
-            431: components["responses"]["RequestHeaderFieldsTooLarge"];
-            500: components["responses"]["InternalError"];
+            /** @description The member's grants. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleListing"];
+                };
+            };
             /**
-             * @description Not implemented.
+             * @description Bad request.
              *
-             *     - `not_implemented`: the capability is not built yet: every call with a valid access token answers this
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
              */
-            501: {
+            400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3804,15 +3921,59 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @constant */
-                        status: 501;
+                        status: 400;
                         /** @enum {string} */
-                        code: "not_implemented";
+                        code: "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Forbidden.
+             *
+             *     - `forbidden`: the caller's live grants (read from the database, not the token) do not give `roles:read`
+             */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 403;
+                        /** @enum {string} */
+                        code: "forbidden";
                     };
                 };
             };
             /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: no member has this id
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
+                };
+            };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
              * @description Service unavailable.
              *
+             *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was changed
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
              *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
@@ -3827,7 +3988,371 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    grantRole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The member's user id. */
+                id: string;
+                /** @description One of `moderator`, `election_admin`, `auditor`, `user_admin`, `security_admin`. */
+                role: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["GrantRequest"];
+            };
+        };
+        responses: {
+            /** @description The member's grants, with this one. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleListing"];
+                };
+            };
+            /**
+             * @description Bad request.
+             *
+             *     - `malformed_json`: the body is not valid JSON (or could not be read)
+             *     - `unknown_field`: the body has a member the route does not take
+             *     - `invalid_field`: `expires_at` is not an RFC 3339 time in the future
+             *     - `role_not_grantable`: `member` is every member's: it is neither granted nor revoked
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
+             */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 400;
+                        /** @enum {string} */
+                        code: "malformed_json" | "unknown_field" | "invalid_field" | "role_not_grantable" | "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Forbidden.
+             *
+             *     - `forbidden`: the caller's live grants (read from the database, not the token) do not give `roles:grant`
+             *     - `role_not_held`: the caller does not hold the role themselves
+             */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 403;
+                        /** @enum {string} */
+                        code: "forbidden" | "role_not_held";
+                    };
+                };
+            };
+            /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: no member has this id
+             *     - `role_unknown`: no such role
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found" | "role_unknown";
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    revokeRole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The member's user id. */
+                id: string;
+                /** @description One of `moderator`, `election_admin`, `auditor`, `user_admin`, `security_admin`. */
+                role: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member's grants, without this one. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleListing"];
+                };
+            };
+            /**
+             * @description Bad request.
+             *
+             *     - `role_not_grantable`: `member` is every member's: it is neither granted nor revoked
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
+             */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 400;
+                        /** @enum {string} */
+                        code: "role_not_grantable" | "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Forbidden.
+             *
+             *     - `forbidden`: the caller's live grants (read from the database, not the token) do not give `roles:grant`
+             *     - `role_not_held`: the caller does not hold the role themselves
+             */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 403;
+                        /** @enum {string} */
+                        code: "forbidden" | "role_not_held";
+                    };
+                };
+            };
+            /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: no member has this id
+             *     - `role_unknown`: no such role
+             *     - `grant_not_found`: the member holds no such role
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found" | "role_unknown" | "grant_not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict.
+             *
+             *     - `last_user_admin`: the last `user_admin` keeps the role: grant it to another member first
+             */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 409;
+                        /** @enum {string} */
+                        code: "last_user_admin";
+                    };
+                };
+            };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    postActivity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ActivityReport"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            202: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityRecorded"];
+                };
+            };
+            /**
+             * @description Bad request.
+             *
+             *     - `malformed_json`: the body is not valid JSON (or could not be read)
+             *     - `unknown_field`: the body has a member the route does not take
+             *     - `missing_field`: `type` is missing
+             *     - `invalid_field`: the body is not an object, `at` is not an RFC 3339 time or `details` is not an object
+             *     - `activity_type_unknown`: `type` is not in the service's allowlist (the `activity_types` setting)
+             *     - `activity_time_out_of_range`: `at` is more than 24 hours ago or more than 5 minutes ahead of the service's clock
+             *     - `activity_details_too_large`: `details`, as JSON, is over 1,024 bytes
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
+             */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 400;
+                        /** @enum {string} */
+                        code: "malformed_json" | "unknown_field" | "missing_field" | "invalid_field" | "activity_type_unknown" | "activity_time_out_of_range" | "activity_details_too_large" | "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: the access token names no Vottery user (the member was erased)
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was recorded
+             *     - `misconfigured`: the `activity_types` setting does not parse
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "misconfigured" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };

@@ -26,7 +26,10 @@ use spin_sdk::http::Request;
 use spin_sdk::pg::{Connection as Pg, DbValue, ParameterValue};
 use spin_sdk::redis::{Connection as Redis, RedisParameter, RedisResult};
 use vottery_auth_core::AuthError;
-use vottery_component_kit::{self as kit, ChainError, pg::column};
+use vottery_component_kit::contracts::auth::{RemovePasskeys, RemovedPasskeys};
+use vottery_component_kit::contracts::devices::{self, ClientHints, OpenSession, RegisterDevice, Sighting};
+use vottery_component_kit::contracts::security::{ENROLMENT_AUDIENCE, EnrolmentClaims, TokenType, VerifyToken};
+use vottery_component_kit::{self as kit, pg::column};
 use vottery_passkeys_core::apps::{android_origins, parse_android_apps};
 use vottery_passkeys_core::{
     AssertionResponse, Known, PasskeyError, RegistrationResponse, RelyingParty, StoredPasskey, USER_LEN,
@@ -41,7 +44,6 @@ use crate::store;
 const CEREMONY_TTL: i64 = 300;
 /// Attestations with certificate chains run to a few kilobytes.
 const MAX_CEREMONY_BODY: usize = 60 * 1024;
-const ENROLMENT_AUDIENCE: &str = "vottery-enrolment";
 
 /// What the frontend reports of the device (all optional).
 #[derive(Deserialize, Default)]
@@ -206,7 +208,7 @@ fn header(request: &Request, name: &str) -> Option<String> {
 struct Seen {
     ip: String,
     user_agent: String,
-    hints: Value,
+    hints: ClientHints,
 }
 
 async fn seen(request: &Request) -> Result<Seen, Fault> {
@@ -214,34 +216,39 @@ async fn seen(request: &Request) -> Result<Seen, Fault> {
     Ok(Seen {
         ip,
         user_agent: header(request, "user-agent").unwrap_or_default(),
-        hints: json!({
-            "platform": header(request, "sec-ch-ua-platform"),
-            "platform_version": header(request, "sec-ch-ua-platform-version"),
-            "mobile": header(request, "sec-ch-ua-mobile"),
-            "model": header(request, "sec-ch-ua-model"),
-            "full_version_list": request
+        hints: ClientHints {
+            platform: header(request, "sec-ch-ua-platform"),
+            platform_version: header(request, "sec-ch-ua-platform-version"),
+            mobile: header(request, "sec-ch-ua-mobile"),
+            model: header(request, "sec-ch-ua-model"),
+            full_version_list: request
                 .headers()
                 .get("sec-ch-ua-full-version-list")
-                .and_then(|v| v.to_str().ok()),
-        }),
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        },
     })
 }
 
 /// The device as `devices` is told of it.
-fn sighting(seen: &Seen, report: &DeviceReport) -> Value {
-    json!({
-        "ip": seen.ip, "user_agent": seen.user_agent, "client_hints": seen.hints,
-        "report": { "form_factor": report.form_factor, "max_touch_points": report.max_touch_points, "native_app": report.native_app },
-    })
+fn sighting(seen: &Seen, report: &DeviceReport) -> Sighting {
+    Sighting {
+        ip: seen.ip.clone(),
+        user_agent: seen.user_agent.clone(),
+        client_hints: seen.hints.clone(),
+        report: devices::DeviceReport {
+            form_factor: report.form_factor.clone(),
+            max_touch_points: report.max_touch_points,
+            native_app: report.native_app,
+        },
+    }
 }
 
 async fn register_device(user_id: &str, device_id: &str, seen: &Seen, report: &DeviceReport) -> Result<(), Fault> {
-    let mut body = sighting(seen, report);
-    body["user_id"] = json!(user_id);
-    body["device_id"] = json!(device_id);
-    match kit::chain("devices", "/internal/devices", "auth", &body).await {
+    let request = RegisterDevice::new(user_id, device_id, sighting(seen, report));
+    match kit::call("auth", &request).await {
         Ok(_) => Ok(()),
-        Err(ChainError::Refused(409, _)) => Err(PasskeyError::DeviceTaken.into()),
+        Err(e) if matches!(e.refusal(), Some((409, _))) => Err(PasskeyError::DeviceTaken.into()),
         Err(e) => Err(AuthError::Dependency(format!("devices {e}")).into()),
     }
 }
@@ -258,18 +265,20 @@ async fn open_session(
     extra: Value,
 ) -> Result<kit::Response, Fault> {
     let (refresh, hash) = session::new_refresh_token()?;
-    let names: Vec<&str> = amr.iter().map(|a| a.as_str()).collect();
-    let mut body = json!({ "user_id": user_id, "device_id": device_id, "amr": names, "token_hash": hash });
-    if let Some(seen) = seen {
-        body["seen"] = sighting(seen, report);
-    }
-    let opened = match kit::chain("devices", "/internal/sessions", "auth", &body).await {
+    let request = OpenSession {
+        user_id: user_id.to_owned(),
+        device_id: device_id.to_owned(),
+        amr: amr.iter().map(|a| a.as_str().to_owned()).collect(),
+        token_hash: hash,
+        seen: seen.map(|seen| sighting(seen, report)),
+    };
+    let opened = match kit::call("auth", &request).await {
         Ok(opened) => opened,
-        Err(ChainError::Refused(409, _)) => return Err(PasskeyError::UnknownCredential.into()),
+        Err(e) if matches!(e.refusal(), Some((409, _))) => return Err(PasskeyError::UnknownCredential.into()),
         Err(e) => return Err(session::chained("devices", e)),
     };
-    let session_id = opened["session_id"].as_str().unwrap_or_default().to_owned();
-    let opened = Opened { user_id: user_id.to_owned(), session_id, device_id: device_id.to_owned(), amr };
+    let opened =
+        Opened { user_id: user_id.to_owned(), session_id: opened.session_id, device_id: device_id.to_owned(), amr };
     let in_cookie = report.native_app != Some(true);
     session::issue(&opened, &refresh, in_cookie, 201, extra).await
 }
@@ -283,24 +292,22 @@ struct Enrolment {
 /// The enrolment token verify-otp issued, checked by `security`.
 async fn enrolment(token: Option<&str>) -> Result<Enrolment, Fault> {
     let token = token.filter(|t| !t.is_empty()).ok_or(PasskeyError::EnrolmentMissing)?;
-    let body = json!({ "token": token, "typ": "enrol+jwt", "audience": ENROLMENT_AUDIENCE });
-    let claims = match kit::chain("security", "/internal/tokens/verify", "auth", &body).await {
-        Ok(answer) => answer["claims"].clone(),
-        Err(ChainError::Refused(status, refusal)) if status < 500 => {
-            return Err(match refusal["code"].as_str() {
-                Some("token_expired") => PasskeyError::EnrolmentExpired.into(),
-                _ => PasskeyError::EnrolmentInvalid.into(),
+    let request = VerifyToken::<EnrolmentClaims>::new(token, TokenType::Enrolment, ENROLMENT_AUDIENCE);
+    let claims = match kit::call("auth", &request).await {
+        Ok(verified) => verified.claims,
+        Err(e) => {
+            return Err(match e.refusal() {
+                Some((status, "token_expired")) if status < 500 => PasskeyError::EnrolmentExpired.into(),
+                Some((status, _)) if status < 500 => PasskeyError::EnrolmentInvalid.into(),
+                _ => session::chained("security", e),
             });
         }
-        Err(e) => return Err(session::chained("security", e)),
     };
     // The token is short-lived and single-use: no clock leeway.
-    if claims["exp"].as_i64().is_none_or(|exp| exp <= kit::now()) {
+    if claims.exp <= kit::now() {
         return Err(PasskeyError::EnrolmentExpired.into());
     }
-    let text = |k: &str| claims[k].as_str().map(str::to_owned).ok_or(PasskeyError::EnrolmentInvalid);
-    let amr = claims["amr"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)).collect();
-    Ok(Enrolment { user_id: text("sub")?, jti: text("jti")?, amr })
+    Ok(Enrolment { user_id: claims.sub, jti: claims.jti, amr: claims.amr })
 }
 
 async fn database() -> Result<Pg, Fault> {
@@ -585,17 +592,10 @@ async fn flag_clone(
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RemoveBody {
-    user_id: String,
-    device_id: String,
-}
-
 /// `POST /internal/passkeys/remove` (from `devices`, removing a device):
 /// the member's passkeys on that device, each removal audited.
 pub async fn remove(request: Request) -> Result<kit::Response, Fault> {
-    let body: RemoveBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
+    let body: RemovePasskeys = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let device = DeviceId::parse(&body.device_id)?;
     user_bytes(&body.user_id)?;
     let db = database().await?;
@@ -612,5 +612,5 @@ pub async fn remove(request: Request) -> Result<kit::Response, Fault> {
     {
         context.publish("passkey.removed", json!({ "device_id": device.as_str(), "count": removed.len() })).await;
     }
-    Ok(kit::json(200, &json!({ "removed": removed.len() })))
+    Ok(kit::json(200, &RemovedPasskeys { removed: removed.len() }))
 }

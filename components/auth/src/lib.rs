@@ -55,36 +55,22 @@ async fn handle(request: Request) -> kit::Response {
         Ok(found) => found,
         Err(response) => return response,
     };
+    let id = kit::request_id(&request);
     let result = match endpoint {
         Endpoint::Health => return kit::health("auth").await,
         Endpoint::SendOtp => ops::send_otp(request).await,
         Endpoint::VerifyOtp => ops::verify_otp(request).await,
         Endpoint::ResendOtp => ops::resend_otp(request).await,
         Endpoint::Status => ops::status(request).await,
-        Endpoint::EnrolOptions => return answer(biometric::enrol_options(request).await),
-        Endpoint::Enrol => return answer(biometric::enrol(request).await),
-        Endpoint::AssertOptions => return answer(biometric::assert_options(request).await),
-        Endpoint::Assert => return answer(biometric::assert(request).await),
-        Endpoint::RemovePasskeys => return answer(biometric::remove(request).await),
-        Endpoint::AssetLinks => return answer(wellknown::asset_links().await),
-        Endpoint::AppleAssociation => return answer(wellknown::apple_association().await),
-        Endpoint::RefreshToken => return answer(session::refresh(request).await),
-        Endpoint::Logout => return answer(session::logout(request).await),
+        Endpoint::EnrolOptions => return kit::respond("auth", &id, biometric::enrol_options(request).await),
+        Endpoint::Enrol => return kit::respond("auth", &id, biometric::enrol(request).await),
+        Endpoint::AssertOptions => return kit::respond("auth", &id, biometric::assert_options(request).await),
+        Endpoint::Assert => return kit::respond("auth", &id, biometric::assert(request).await),
+        Endpoint::RemovePasskeys => return kit::respond("auth", &id, biometric::remove(request).await),
+        Endpoint::AssetLinks => return kit::respond("auth", &id, wellknown::asset_links().await),
+        Endpoint::AppleAssociation => return kit::respond("auth", &id, wellknown::apple_association().await),
+        Endpoint::RefreshToken => return kit::respond("auth", &id, session::refresh(request).await),
+        Endpoint::Logout => return kit::respond("auth", &id, session::logout(request).await),
     };
-    result.unwrap_or_else(|error| {
-        if error.status() >= 500 {
-            eprintln!("auth: {} {error}", error.code());
-        }
-        kit::problem(&error.problem())
-    })
-}
-
-fn answer(result: Result<kit::Response, session::Fault>) -> kit::Response {
-    result.unwrap_or_else(|fault| {
-        let problem = fault.problem();
-        if problem.status() >= 500 {
-            eprintln!("auth: {} {}", problem.code(), fault.cause());
-        }
-        kit::problem(&problem)
-    })
+    kit::respond("auth", &id, result)
 }

@@ -11,6 +11,8 @@ use vottery_auth_core::{
     AuthError, Channel, Flow, FlowId, Language, OtpCode, SendCounts, SendScope, Step, approved, check_lockout,
     phone_prefix,
 };
+use vottery_component_kit::contracts::security::{ENROLMENT_AUDIENCE, EnrolmentClaims, SignToken, TokenType};
+use vottery_component_kit::contracts::users;
 use vottery_component_kit::crypto::{aead, random};
 use vottery_component_kit::{self as kit};
 use vottery_validate::{Email, PhoneE164, ValidationError, decode_base64url, encode_base64url};
@@ -236,12 +238,10 @@ pub async fn send_otp(request: Request) -> Reply {
     let keys = counters(&core, &ip, &email, &phone, &scopes);
     let (mean_send_us, overshoot_us) = admit(&store, &core, &contact, &keys, &scopes, now).await?;
     let started = monotonic_clock::now();
-    let matched =
-        kit::chain("users", "/internal/match", "auth", &json!({ "email": email.as_str(), "phone": phone.as_str() }))
-            .await
-            .map_err(|e| AuthError::Dependency(format!("users {e}")))?;
-    let subject = matched["sngine_user_id"].as_i64().filter(|_| matched["matched"] == true).map(|id| id.to_string());
-    let reason = matched["reason"].as_str().unwrap_or("unknown").to_owned();
+    let pair = users::Match { email: email.as_str().to_owned(), phone: phone.as_str().to_owned() };
+    let matched = kit::call("auth", &pair).await.map_err(|e| AuthError::Dependency(format!("users {e}")))?;
+    let subject = matched.sngine_user_id.filter(|_| matched.matched).map(|id| id.to_string());
+    let reason = matched.reason;
     let id = FlowId::from_random(random_array()?);
     if subject.is_none() && sending.reveal_unmatched {
         audit(&db, "visitor", "otp.send", id.as_str(), "not_matched", &json!({ "reason": reason, "ip": ip })).await?;
@@ -363,13 +363,10 @@ pub struct VerifyBody {
 /// that both contacts are proved.
 async fn link_user(core: &Core, flow: &Flow) -> Result<String, AuthError> {
     let (email, phone) = open_contacts(core, flow)?;
-    let body = json!({ "email": email.as_str(), "phone": phone.as_str() });
-    match kit::chain("users", "/internal/link", "auth", &body).await {
-        Ok(answer) => answer["user_id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| AuthError::Internal("no user id in the answer".into())),
-        Err(kit::ChainError::Refused(409, _)) => Err(AuthError::NotMatched),
+    let pair = users::Link { email: email.as_str().to_owned(), phone: phone.as_str().to_owned() };
+    match kit::call("auth", &pair).await {
+        Ok(linked) => Ok(linked.user_id),
+        Err(e) if matches!(e.refusal(), Some((409, _))) => Err(AuthError::NotMatched),
         Err(e) => Err(AuthError::Dependency(format!("users {e}"))),
     }
 }
@@ -378,14 +375,19 @@ async fn link_user(core: &Core, flow: &Flow) -> Result<String, AuthError> {
 /// flow as its single-use id.
 async fn enrolment_token(core: &Core, flow: &Flow, now: i64) -> Result<String, AuthError> {
     let user = link_user(core, flow).await?;
-    let claims = json!({
-        "sub": user, "aud": "vottery-enrolment", "iat": now, "nbf": now, "exp": now + core.policy.enrolment_ttl,
-        "jti": flow.id.as_str(), "amr": ["email-otp", "sms-otp"],
-    });
-    let answer = kit::chain("security", "/internal/tokens", "auth", &json!({ "typ": "enrol+jwt", "claims": claims }))
-        .await
-        .map_err(|e| AuthError::Dependency(format!("security {e}")))?;
-    answer["token"].as_str().map(str::to_owned).ok_or_else(|| AuthError::Internal("no token in the answer".into()))
+    let claims = EnrolmentClaims {
+        sub: user,
+        aud: ENROLMENT_AUDIENCE.to_owned(),
+        iat: now,
+        nbf: now,
+        exp: now + core.policy.enrolment_ttl,
+        jti: flow.id.as_str().to_owned(),
+        amr: vec!["email-otp".to_owned(), "sms-otp".to_owned()],
+        iss: None,
+    };
+    let request = SignToken { typ: TokenType::Enrolment, claims };
+    let signed = kit::call("auth", &request).await.map_err(|e| AuthError::Dependency(format!("security {e}")))?;
+    Ok(signed.token)
 }
 
 /// `POST /api/auth/verify-otp`: one or both codes. Each code spends one

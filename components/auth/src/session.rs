@@ -7,6 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use spin_sdk::http::Request;
 use vottery_auth_core::AuthError;
+use vottery_component_kit::contracts::devices::{RefreshSession, RevokeSession};
+use vottery_component_kit::contracts::security::{SignToken, TokenType};
+use vottery_component_kit::contracts::users::RolesOf;
 use vottery_component_kit::crypto::{digest, random};
 use vottery_component_kit::{self as kit, ChainError};
 use vottery_gateway_policy::Cors;
@@ -48,17 +51,19 @@ impl From<ValidationError> for Fault {
     }
 }
 
-impl Fault {
-    /// The full cause, for the log (the answer keeps it out).
-    pub fn cause(&self) -> String {
+/// The full cause, for the log (the answer keeps it out).
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Session(e) => e.to_string(),
-            Self::Auth(e) => e.to_string(),
-            Self::Passkey(e) => e.to_string(),
+            Self::Session(e) => e.fmt(f),
+            Self::Auth(e) => e.fmt(f),
+            Self::Passkey(e) => e.fmt(f),
         }
     }
+}
 
-    pub fn problem(&self) -> vottery_component_kit::Problem {
+impl kit::ApiError for Fault {
+    fn problem(&self) -> kit::Problem {
         match self {
             Self::Session(e) => e.problem(),
             Self::Auth(e) => e.problem(),
@@ -86,11 +91,13 @@ pub async fn variable(name: &str) -> Result<String, Fault> {
 
 pub fn chained(service: &str, e: ChainError) -> Fault {
     match e {
-        ChainError::Refused(_, body) => match body["code"].as_str().and_then(SessionError::from_code) {
-            Some(refusal) => refusal.into(),
-            None => AuthError::Dependency(format!("{service} answered {}", body["code"])).into(),
+        ChainError::Refused(refusal) => match SessionError::from_code(&refusal.code) {
+            Some(known) => known.into(),
+            None => AuthError::Dependency(format!("{service} answered {}: {}", refusal.status, refusal.code)).into(),
         },
-        ChainError::Unreachable(cause) => AuthError::Dependency(format!("{service} {cause}")).into(),
+        ChainError::Unreachable(cause) | ChainError::Malformed(cause) => {
+            AuthError::Dependency(format!("{service} {cause}")).into()
+        }
     }
 }
 
@@ -131,13 +138,12 @@ async fn trusted_page(request: &Request) -> Result<bool, Fault> {
 /// token; its access tokens stop working at the next request.
 pub async fn logout(request: Request) -> Result<kit::Response, Fault> {
     let (device, token, _) = presented(request).await?;
-    let revoke = json!({
-        "token_hash": encode_base64url(&digest::sha256(token.as_str().as_bytes())),
-        "device_id": device.as_str(),
-    });
-    let answer =
-        kit::chain("devices", "/internal/sessions/revoke", "auth", &revoke).await.map_err(|e| chained("devices", e))?;
-    let mut response = kit::json(200, &json!({ "session_id": answer["session_id"], "revoked": true }));
+    let revoke = RevokeSession {
+        token_hash: encode_base64url(&digest::sha256(token.as_str().as_bytes())),
+        device_id: device.as_str().to_owned(),
+    };
+    let revoked = kit::call("auth", &revoke).await.map_err(|e| chained("devices", e))?;
+    let mut response = kit::json(200, &revoked);
     if let Ok(cookie) = http::HeaderValue::from_str(&clear_refresh_cookie()) {
         response.headers_mut().insert(http::header::SET_COOKIE, cookie);
     }
@@ -147,17 +153,15 @@ pub async fn logout(request: Request) -> Result<kit::Response, Fault> {
 pub async fn refresh(request: Request) -> Result<kit::Response, Fault> {
     let (device, token, in_cookie) = presented(request).await?;
     let (next, next_hash) = new_refresh_token()?;
-    let rotate = json!({
-        "token_hash": encode_base64url(&digest::sha256(token.as_str().as_bytes())),
-        "new_token_hash": next_hash,
-        "device_id": device.as_str(),
-    });
-    let session = kit::chain("devices", "/internal/sessions/refresh", "auth", &rotate)
-        .await
-        .map_err(|e| chained("devices", e))?;
-    let text = |k: &str| session[k].as_str().unwrap_or_default().to_owned();
-    let amr = session["amr"].as_array().into_iter().flatten().filter_map(|a| a.as_str().and_then(Amr::parse)).collect();
-    let opened = Opened { user_id: text("user_id"), session_id: text("session_id"), device_id: text("device_id"), amr };
+    let rotate = RefreshSession {
+        token_hash: encode_base64url(&digest::sha256(token.as_str().as_bytes())),
+        new_token_hash: next_hash,
+        device_id: device.as_str().to_owned(),
+    };
+    let session = kit::call("auth", &rotate).await.map_err(|e| chained("devices", e))?;
+    let amr = session.amr.iter().map(|a| Amr::parse(a)).collect::<Option<Vec<_>>>();
+    let amr = amr.ok_or_else(|| AuthError::Dependency("devices answered an unknown amr".into()))?;
+    let opened = Opened { user_id: session.user_id, session_id: session.session_id, device_id: session.device_id, amr };
     issue(&opened, &next, in_cookie, 200, Value::Null).await
 }
 
@@ -187,25 +191,26 @@ pub async fn issue(
     extra: Value,
 ) -> Result<kit::Response, Fault> {
     let policy = Policy::parse(&variable("session_policy").await?).map_err(AuthError::Misconfigured)?;
+    // The member's live grants, read at every issue: a revoked role is
+    // gone from the next access token.
+    let roles =
+        kit::call("auth", &RolesOf { user_id: session.user_id.clone() }).await.map_err(|e| chained("users", e))?;
     let claims = AccessClaims {
         user_id: session.user_id.clone(),
         session_id: session.session_id.clone(),
         device_id: session.device_id.clone(),
         amr: session.amr.clone(),
-        roles: vec!["member".to_owned()],
+        roles: roles.roles,
     };
     let now = kit::now();
     let jti = encode_base64url(&random::bytes(16).map_err(crypto)?);
-    let signed = kit::chain(
-        "security",
-        "/internal/tokens",
-        "auth",
-        &json!({ "typ": "at+jwt", "claims": claims.to_json(&variable("token_audience").await?, &jti, now, policy.access_ttl) }),
-    )
-    .await
-    .map_err(|e| chained("security", e))?;
+    let request = SignToken {
+        typ: TokenType::Access,
+        claims: claims.to_json(&variable("token_audience").await?, &jti, now, policy.access_ttl),
+    };
+    let signed = kit::call("auth", &request).await.map_err(|e| chained("security", e))?;
     let mut answer = json!({
-        "access_token": signed["token"], "token_type": "Bearer", "expires_in": policy.access_ttl,
+        "access_token": signed.token, "token_type": "Bearer", "expires_in": policy.access_ttl,
         "session_id": claims.session_id,
     });
     if !in_cookie {

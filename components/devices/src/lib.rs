@@ -7,6 +7,8 @@
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
+use vottery_devices_core::DeviceError;
+use vottery_sessions_core::SessionError;
 
 mod cache;
 mod registry;
@@ -52,41 +54,43 @@ async fn handle(request: Request) -> kit::Response {
         Err(response) => return response,
     };
     use Endpoint::*;
-    let problem = |p: Problem| kit::problem(&p);
+    let request_id = kit::request_id(&request);
+    let respond = |result: Result<kit::Response, DeviceError>| kit::respond("devices", &request_id, result);
+    let session = |result: Result<kit::Response, SessionError>| kit::respond("devices", &request_id, result);
     match endpoint {
         Health => kit::health("devices").await,
         OpenSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => sessions::open_session(body).await.unwrap_or_else(|e| problem(e.problem())),
-            Err(e) => problem(e.problem()),
+            Ok(body) => session(sessions::open_session(body).await),
+            Err(e) => session(Err(e.into())),
         },
         RefreshSession => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => sessions::refresh(body).await.unwrap_or_else(|e| problem(e.problem())),
-            Err(e) => problem(e.problem()),
+            Ok(body) => session(sessions::refresh(body).await),
+            Err(e) => session(Err(e.into())),
         },
         RevokeSessionByToken => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => sessions::revoke(body).await.unwrap_or_else(|e| problem(e.problem())),
-            Err(e) => problem(e.problem()),
+            Ok(body) => session(sessions::revoke(body).await),
+            Err(e) => session(Err(e.into())),
         },
         RegisterDevice => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => registry::register(body).await.unwrap_or_else(|e| problem(e.problem())),
-            Err(e) => problem(e.problem()),
+            Ok(body) => respond(registry::register(body).await),
+            Err(e) => respond(Err(e.into())),
         },
         Register | List | Update | Remove | Sessions | CurrentSession | RevokeSession | RevokeOthers => {
             // The gateway verified the access token and set these headers.
             let Some(member) = sessions::Member::from_headers(&request) else {
-                return problem(Problem::new(401, "token_missing", "Unauthorized"));
+                return kit::problem(&Problem::new(401, "token_missing", "Unauthorized"));
             };
             match endpoint {
                 CurrentSession => sessions::current(&member),
-                Register => registry::register_current(&member, request).await.unwrap_or_else(|e| problem(e.problem())),
-                Sessions => sessions::list(&member).await.unwrap_or_else(|e| problem(e.problem())),
-                RevokeSession => sessions::revoke_one(&member, &id).await.unwrap_or_else(|e| problem(e.problem())),
-                RevokeOthers => sessions::revoke_others(&member).await.unwrap_or_else(|e| problem(e.problem())),
-                List => registry::list(&member).await.unwrap_or_else(|e| problem(e.problem())),
-                Remove => registry::remove(&member, &id).await.unwrap_or_else(|e| problem(e.problem())),
+                Register => respond(registry::register_current(&member, request).await),
+                Sessions => session(sessions::list(&member).await),
+                RevokeSession => session(sessions::revoke_one(&member, &id).await),
+                RevokeOthers => session(sessions::revoke_others(&member).await),
+                List => respond(registry::list(&member).await),
+                Remove => respond(registry::remove(&member, &id).await),
                 _ => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-                    Ok(body) => registry::update(&member, body).await.unwrap_or_else(|e| problem(e.problem())),
-                    Err(e) => problem(e.problem()),
+                    Ok(body) => respond(registry::update(&member, body).await),
+                    Err(e) => respond(Err(e.into())),
                 },
             }
         }

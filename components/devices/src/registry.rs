@@ -9,9 +9,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
 use spin_sdk::wasip3::clocks::monotonic_clock;
+use vottery_component_kit::contracts::auth::RemovePasskeys;
+use vottery_component_kit::contracts::devices::{ClientHints, RegisterDevice, RegisteredDevice, Sighting, Software};
 use vottery_component_kit::crypto::digest;
 use vottery_component_kit::{self as kit};
-use vottery_devices_core::{ClientHints, DeviceError, Report, classify, fingerprint_material};
+use vottery_devices_core::{DeviceError, Report, classify, fingerprint_material};
 use vottery_sessions_core::DeviceId;
 use vottery_validate::ValidationError;
 
@@ -25,34 +27,6 @@ fn storage(e: impl std::fmt::Debug) -> DeviceError {
 
 fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, DeviceError> {
     vottery_component_kit::pg::column(row, i).map_err(DeviceError::Storage)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Hints {
-    #[serde(default)]
-    platform: Option<String>,
-    #[serde(default)]
-    platform_version: Option<String>,
-    #[serde(default)]
-    mobile: Option<String>,
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    full_version_list: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    user_id: String,
-    device_id: String,
-    ip: String,
-    user_agent: String,
-    #[serde(default)]
-    client_hints: Hints,
-    #[serde(default)]
-    report: Report,
 }
 
 /// Country, region and city of a public address, or nothing (private
@@ -78,18 +52,6 @@ async fn locate(ip: std::net::IpAddr) -> Option<Value> {
         Either::Left((found, _)) => found,
         Either::Right(_) => None,
     }
-}
-
-/// What a request shows of a device (`seen` in `/internal/sessions`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeenBody {
-    ip: String,
-    user_agent: String,
-    #[serde(default)]
-    client_hints: Hints,
-    #[serde(default)]
-    report: Report,
 }
 
 /// A device as a request shows it: classified, fingerprinted and located.
@@ -125,7 +87,7 @@ impl Observed {
 }
 
 /// Classifies, fingerprints and locates the device a request shows.
-pub async fn observe(seen: &SeenBody) -> Result<Observed, DeviceError> {
+pub async fn observe(seen: &Sighting) -> Result<Observed, DeviceError> {
     let ip: std::net::IpAddr =
         seen.ip.parse().map_err(|_| ValidationError::InvalidField("`ip` is not an address".into()))?;
     if seen.user_agent.len() > 1024 {
@@ -136,7 +98,7 @@ pub async fn observe(seen: &SeenBody) -> Result<Observed, DeviceError> {
         return Err(DeviceError::Misconfigured("fingerprint_key must be at least 32 bytes".into()));
     }
     let h = &seen.client_hints;
-    let hints = ClientHints {
+    let hints = vottery_devices_core::ClientHints {
         platform: h.platform.as_deref(),
         platform_version: h.platform_version.as_deref(),
         mobile: h.mobile.as_deref(),
@@ -150,14 +112,13 @@ pub async fn observe(seen: &SeenBody) -> Result<Observed, DeviceError> {
     Ok(Observed { kind, device, fingerprint, ip, place })
 }
 
-pub async fn register(body: RegisterBody) -> Result<kit::Response, DeviceError> {
-    let seen =
-        SeenBody { ip: body.ip, user_agent: body.user_agent, client_hints: body.client_hints, report: body.report };
-    register_seen(&body.user_id, &body.device_id, &seen).await
+pub async fn register(body: RegisterDevice) -> Result<kit::Response, DeviceError> {
+    let (user_id, device_id, seen) = body.into_parts();
+    register_seen(&user_id, &device_id, &seen).await
 }
 
 /// Registers the device, or updates it if it is already the member's.
-async fn register_seen(user_id: &str, device_id: &str, seen: &SeenBody) -> Result<kit::Response, DeviceError> {
+async fn register_seen(user_id: &str, device_id: &str, seen: &Sighting) -> Result<kit::Response, DeviceError> {
     let device_id = DeviceId::parse(device_id)?;
     if !valid_user(user_id) {
         return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
@@ -195,12 +156,23 @@ async fn register_seen(user_id: &str, device_id: &str, seen: &SeenBody) -> Resul
         let event = json!({ "device_id": device_id.as_str(), "kind": kind, "country": place["country"] });
         crate::cache::publish("device.registered", event).await;
     }
-    let answer = json!({
-        "device_id": device_id.as_str(), "kind": kind, "os": device.os, "browser": device.browser,
-        "model": device.model, "country": place["country"], "region": place["region"], "city": place["city"],
-        "fingerprint": vottery_validate::encode_base64url(&fingerprint), "first_seen_at": first_seen,
-        "last_seen_at": now, "trusted": trusted, "name": name,
-    });
+    let software = |s: vottery_devices_core::Software| Software { name: s.name.to_owned(), version: s.version };
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let answer = RegisteredDevice {
+        device_id: device_id.as_str().to_owned(),
+        kind: text(&kind).unwrap_or_default(),
+        os: device.os.map(software),
+        browser: device.browser.map(software),
+        model: device.model,
+        country: text(&place["country"]),
+        region: text(&place["region"]),
+        city: text(&place["city"]),
+        fingerprint: vottery_validate::encode_base64url(&fingerprint),
+        first_seen_at: first_seen,
+        last_seen_at: now,
+        trusted,
+        name,
+    };
     Ok(kit::json(if created { 201 } else { 200 }, &answer))
 }
 
@@ -224,7 +196,7 @@ pub async fn register_current(
 ) -> Result<kit::Response, DeviceError> {
     let header =
         |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_owned());
-    let client_hints = Hints {
+    let client_hints = ClientHints {
         platform: header("sec-ch-ua-platform"),
         platform_version: header("sec-ch-ua-platform-version"),
         mobile: header("sec-ch-ua-mobile"),
@@ -243,7 +215,7 @@ pub async fn register_current(
     let has_body = request.headers().get("content-length").is_some_and(|v| v != "0");
     let body: CurrentBody =
         if has_body { kit::json_body(request, kit::MAX_JSON_BODY).await? } else { CurrentBody::default() };
-    let seen = SeenBody { ip, user_agent, client_hints, report: body.device };
+    let seen = Sighting { ip, user_agent, client_hints, report: body.device };
     register_seen(&member.user_id, &member.device_id, &seen).await
 }
 
@@ -329,14 +301,8 @@ pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<ki
     let device_id = DeviceId::parse(raw_id).map_err(|_| DeviceError::NotFound)?;
     // The device's passkeys go first (auth owns them): a device is never
     // removed with a credential left that still opens sessions on it.
-    let passkeys = kit::chain(
-        "auth",
-        "/internal/passkeys/remove",
-        "devices",
-        &json!({ "user_id": member.user_id, "device_id": device_id.as_str() }),
-    )
-    .await
-    .map_err(|e| DeviceError::Storage(format!("auth {e}")))?;
+    let request = RemovePasskeys { user_id: member.user_id.clone(), device_id: device_id.as_str().to_owned() };
+    let passkeys = kit::call("devices", &request).await.map_err(|e| DeviceError::Storage(format!("auth {e}")))?;
     let db = member_db().await?;
     let removed = kit::pg::rows(
         &db,
@@ -357,7 +323,7 @@ pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<ki
     crate::cache::publish("device.removed", json!({ "device_id": device_id.as_str() })).await;
     let reply = json!({
         "device_id": device_id.as_str(), "removed": true, "revoked_sessions": sessions,
-        "removed_passkeys": passkeys["removed"],
+        "removed_passkeys": passkeys.removed,
     });
     Ok(kit::json(200, &reply))
 }

@@ -6,15 +6,16 @@
 //! concurrent one is decided again); the audit rows of a rotation, a reuse
 //! revocation and a member's revocations are separate statements.
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
+use vottery_component_kit::contracts::devices::{
+    OpenSession, OpenedSession, RefreshSession, RefreshedSession, RevokeSession, RevokedSession,
+};
 use vottery_component_kit::{self as kit};
 use vottery_sessions_core::{Decision, DeviceId, Policy, SessionError, SessionState, TokenState, decide};
 use vottery_validate::decode_base64url;
 
 use crate::cache::{Cache, publish};
-use crate::registry::SeenBody;
 use vottery_devices_core::DeviceError;
 
 const RACES: usize = 3;
@@ -58,20 +59,6 @@ async fn audit(
     kit::pg::audit(db, "auth", action, subject, outcome, detail).await.map_err(storage)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpenBody {
-    user_id: String,
-    device_id: String,
-    amr: Vec<String>,
-    token_hash: String,
-    /// The device as the signing-in request shows it: recorded as its
-    /// latest sighting in the same statement, which also requires the
-    /// device to be registered to the member.
-    #[serde(default)]
-    seen: Option<SeenBody>,
-}
-
 /// Opens the session, its first refresh token and its audit row, on the
 /// device `d` names.
 macro_rules! open_on_d {
@@ -100,7 +87,7 @@ const OPEN: &str = concat!("WITH d AS (SELECT $2::text AS device_id), ", open_on
 
 /// `POST /internal/sessions`: a new session with its first refresh token,
 /// and with `seen`, the device's sighting; one statement, so all or nothing.
-pub async fn open_session(body: OpenBody) -> Result<kit::Response, SessionError> {
+pub async fn open_session(body: OpenSession) -> Result<kit::Response, SessionError> {
     let device = DeviceId::parse(&body.device_id)?;
     let token_hash = hash("token_hash", &body.token_hash)?;
     let amr_ok = !body.amr.is_empty() && body.amr.iter().all(|a| vottery_sessions_core::Amr::parse(a).is_some());
@@ -133,15 +120,7 @@ pub async fn open_session(body: OpenBody) -> Result<kit::Response, SessionError>
     let Some(row) = created.first() else { return Err(SessionError::DeviceNotRegistered) };
     let session_id: String = column(row, 0)?;
     publish("session.opened", json!({ "session_id": session_id, "device_id": device.as_str() })).await;
-    Ok(kit::json(201, &json!({ "session_id": session_id })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshBody {
-    token_hash: String,
-    new_token_hash: String,
-    device_id: String,
+    Ok(kit::json(201, &OpenedSession { session_id }))
 }
 
 struct Found {
@@ -176,7 +155,7 @@ async fn find(db: &Connection, token_hash: &[u8]) -> Result<Option<Found>, Sessi
 /// `POST /internal/sessions/refresh`: rotates the token whose hash is
 /// `token_hash` into `new_token_hash`, or refuses (and revokes the session
 /// on reuse).
-pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
+pub async fn refresh(body: RefreshSession) -> Result<kit::Response, SessionError> {
     let (old, new) = (hash("token_hash", &body.token_hash)?, hash("new_token_hash", &body.new_token_hash)?);
     let device = DeviceId::parse(&body.device_id)?;
     let (db, policy) = (open().await?, policy().await?);
@@ -243,29 +222,23 @@ pub async fn refresh(body: RefreshBody) -> Result<kit::Response, SessionError> {
         let kind = if decision == Decision::Rotate { "rotated" } else { "sibling" };
         audit(&db, "session.refreshed", &found.session_id, kind, &json!({ "device_id": device.as_str() })).await?;
         publish("session.refreshed", json!({ "session_id": found.session_id, "rotation": kind })).await;
-        return Ok(kit::json(
-            200,
-            &json!({
-                "session_id": found.session_id, "user_id": found.user_id, "device_id": found.session.device_id,
-                "amr": found.amr.split(',').collect::<Vec<_>>(), "access_ttl": policy.access_ttl,
-                "refresh_ttl": policy.refresh_idle,
-            }),
-        ));
+        let refreshed = RefreshedSession {
+            amr: found.amr.split(',').map(str::to_owned).collect(),
+            session_id: found.session_id,
+            user_id: found.user_id,
+            device_id: found.session.device_id,
+            access_ttl: policy.access_ttl,
+            refresh_ttl: policy.refresh_idle,
+        };
+        return Ok(kit::json(200, &refreshed));
     }
     Err(SessionError::Storage("the token kept changing under concurrent refreshes".into()))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeBody {
-    token_hash: String,
-    device_id: String,
 }
 
 /// `POST /internal/sessions/revoke` (logout): revokes the session of the
 /// presented refresh token. Idempotent: a session already revoked answers
 /// the same.
-pub async fn revoke(body: RevokeBody) -> Result<kit::Response, SessionError> {
+pub async fn revoke(body: RevokeSession) -> Result<kit::Response, SessionError> {
     let token = hash("token_hash", &body.token_hash)?;
     let device = DeviceId::parse(&body.device_id)?;
     let (db, policy) = (open().await?, policy().await?);
@@ -291,7 +264,7 @@ pub async fn revoke(body: RevokeBody) -> Result<kit::Response, SessionError> {
     } else {
         cache.revoke(&found.session_id, "logout", policy.access_ttl).await.map_err(SessionError::Storage)?;
     }
-    Ok(kit::json(200, &json!({ "session_id": found.session_id, "revoked": true })))
+    Ok(kit::json(200, &RevokedSession { session_id: found.session_id, revoked: true }))
 }
 
 /// The member's identity the gateway verified (`vottery-*` headers).

@@ -8,7 +8,8 @@ use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::Request;
-pub use vottery_http::{Match, Method, Params, Problem, Route, Router};
+pub use vottery_contracts::{self as contracts, Call, Refusal};
+pub use vottery_http::{ApiError, Match, Method, Params, Problem, Route, Router};
 pub use vottery_validate::{MAX_JSON_BODY, ValidationError};
 
 /// The response type every handler returns.
@@ -26,6 +27,25 @@ pub fn problem(problem: &Problem) -> Response {
         builder = builder.header(RETRY_AFTER, seconds);
     }
     builder.body(problem.to_json()).unwrap_or_else(|_| fallback())
+}
+
+/// The id the gateway gave the request (`x-request-id`), or `-` on a
+/// chained call that carries none.
+pub fn request_id(request: &Request) -> String {
+    request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned()
+}
+
+/// A handler's outcome as the answer: its response, or its error's
+/// problem. Every 5xx is logged here, as one JSON line on stderr with its
+/// cause and the request id; the answer never carries the cause.
+pub fn respond<E: ApiError>(service: &str, request_id: &str, result: Result<Response, E>) -> Response {
+    result.unwrap_or_else(|error| {
+        let (answer, line) = vottery_http::answer(service, request_id, &error);
+        if let Some(line) = line {
+            eprintln!("{line}");
+        }
+        problem(&answer)
+    })
 }
 
 /// A JSON response.
@@ -154,28 +174,60 @@ pub const CALLER_HEADER: &str = "vottery-caller";
 pub enum ChainError {
     /// The service could not be reached or did not answer.
     Unreachable(String),
-    /// It answered, with this status and problem body.
-    Refused(u16, serde_json::Value),
+    /// It refused, with this problem.
+    Refused(Refusal),
+    /// It answered 2xx with a body that is not the route's answer type.
+    Malformed(String),
+}
+
+impl ChainError {
+    /// The refusal's status and code, when the service refused.
+    pub fn refusal(&self) -> Option<(u16, &str)> {
+        match self {
+            Self::Refused(refusal) => Some((refusal.status, refusal.code.as_str())),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ChainError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unreachable(cause) => write!(f, "unreachable: {cause}"),
-            Self::Refused(status, body) => write!(f, "answered {status}: {}", body["code"]),
+            Self::Refused(refusal) => write!(f, "answered {}: {}", refusal.status, refusal.code),
+            Self::Malformed(cause) => write!(f, "answered malformed: {cause}"),
         }
     }
 }
 
-/// POSTs `body` as JSON to `path` of `service` by service chaining
-/// (`http://<service>.spin.internal`), naming `caller`; the JSON answer of
-/// a 2xx, or why there was none.
-pub async fn chain(
+/// Sends `request` to its private route by service chaining
+/// (`http://<service>.spin.internal<path>`), naming `caller`; the typed
+/// answer of a 2xx, or why there was none. An answer that does not parse
+/// as the route's answer type is [`ChainError::Malformed`], never a default.
+pub async fn call<C: Call>(caller: &str, request: &C) -> Result<C::Answer, ChainError> {
+    let (status, bytes) = post(C::SERVICE, C::PATH, caller, request).await?;
+    if (200..300).contains(&status) {
+        serde_json::from_slice(&bytes).map_err(|e| ChainError::Malformed(format!("{} {}: {e}", C::SERVICE, C::PATH)))
+    } else {
+        Err(ChainError::Refused(refusal(status, &bytes)))
+    }
+}
+
+/// The problem a refusal carried; `upstream_error` when its body is none.
+fn refusal(status: u16, bytes: &[u8]) -> Refusal {
+    serde_json::from_slice::<Refusal>(bytes).map(|r| Refusal { status, ..r }).unwrap_or(Refusal {
+        status,
+        code: "upstream_error".into(),
+        detail: None,
+    })
+}
+
+async fn post(
     service: &str,
     path: &str,
     caller: &str,
     body: &impl Serialize,
-) -> Result<serde_json::Value, ChainError> {
+) -> Result<(u16, bytes::Bytes), ChainError> {
     let body = serde_json::to_vec(body).map_err(|e| ChainError::Unreachable(e.to_string()))?;
     let request = http::Request::post(format!("http://{service}.spin.internal{path}"))
         .header(CONTENT_TYPE, "application/json")
@@ -190,8 +242,7 @@ pub async fn chain(
         .await
         .map(|b| b.to_bytes())
         .map_err(|e| ChainError::Unreachable(format!("{e:?}")))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    if (200..300).contains(&status) { Ok(value) } else { Err(ChainError::Refused(status, value)) }
+    Ok((status, bytes))
 }
 
 /// The client's address as the host saw the connection (`spin-client-addr`),

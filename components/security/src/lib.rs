@@ -68,10 +68,8 @@ async fn handle(request: Request) -> kit::Response {
     if let Endpoint::Health = endpoint {
         return kit::health("security").await;
     }
-    match dispatch(endpoint, params, request).await {
-        Ok(response) => response,
-        Err(error) => kit::problem(&error.problem()),
-    }
+    let id = kit::request_id(&request);
+    kit::respond("security", &id, dispatch(endpoint, params, request).await)
 }
 
 fn owned(params: &Params<'_>) -> Option<String> {

@@ -5,6 +5,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::Request;
+use vottery_component_kit::contracts::security::{
+    BlindIndex, ContactDomain, DataKey, Decrypt, Decrypted, Indexed, Sign, SignToken, Signed, SignedToken,
+    UnwrapDataKey, UnwrappedDataKey, VerifiedToken, VerifyToken,
+};
 use vottery_component_kit::crypto::{aead, digest, random, rsa, signatures, tokens};
 use vottery_component_kit::{self as kit, CALLER_HEADER};
 use vottery_security_core::{
@@ -16,7 +20,6 @@ use vottery_validate::{Email, PhoneE164, decode_base64url as b64, encode_base64u
 use crate::crypto::{Composed, error as crypto_error};
 use crate::store::Store;
 
-const ADMIN_ROLE: &str = "security_admin";
 const LEEWAY: i64 = 60;
 /// The longest lifetime a service may ask a token to have.
 const MAX_TOKEN_LIFETIME: i64 = 24 * 60 * 60;
@@ -103,19 +106,6 @@ pub struct EncryptBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DecryptBody {
-    kid: String,
-    ciphertext: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignBody {
-    message: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     token: Option<String>,
     kid: Option<String>,
@@ -129,48 +119,19 @@ pub struct RotateBody {
     purpose: String,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenBody {
-    typ: String,
-    claims: Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TypedTokenBody {
-    token: String,
-    typ: String,
-    audience: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnwrapBody {
-    kid: String,
-    wrapped_key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BlindIndexBody {
-    domain: String,
-    value: String,
-}
-
 /// `POST /internal/blind-index`: the keyed index of a normalised contact.
-pub async fn blind_index(body: BlindIndexBody) -> Reply {
-    let normalised = match body.domain.as_str() {
-        "email" => Email::parse(&body.value)?.as_str().to_owned(),
-        "phone" => PhoneE164::parse(&body.value, None)?.as_str().to_owned(),
-        _ => return Err(SecurityError::InvalidInput("`domain` is `email` or `phone`".into())),
+pub async fn blind_index(body: BlindIndex) -> Reply {
+    let normalised = match body.domain {
+        ContactDomain::Email => Email::parse(&body.value)?.as_str().to_owned(),
+        ContactDomain::Phone => PhoneE164::parse(&body.value, None)?.as_str().to_owned(),
+        ContactDomain::Unknown => return Err(SecurityError::InvalidInput("`domain` is `email` or `phone`".into())),
     };
     let pepper = variable("contact_pepper").await?;
     if pepper.len() < 32 {
         return Err(SecurityError::Misconfigured("contact_pepper must be at least 32 bytes".into()));
     }
-    let index = digest::blind_index(pepper.as_bytes(), &body.domain, &normalised);
-    Ok(kit::json(200, &json!({ "domain": body.domain, "normalised": normalised, "index": enc(&index) })))
+    let index = digest::blind_index(pepper.as_bytes(), body.domain.as_str(), &normalised);
+    Ok(kit::json(200, &Indexed { domain: body.domain, normalised, index: enc(&index) }))
 }
 
 /// One request's view of the service: its database connection and clock.
@@ -207,7 +168,8 @@ impl Service {
         if subject.is_empty() {
             return Err(SecurityError::Unauthenticated("the token has no subject".into()));
         }
-        let admin = claims["roles"].as_array().is_some_and(|roles| roles.iter().any(|r| r == ADMIN_ROLE));
+        let names = claims["roles"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        let admin = vottery_policy::authorize(&vottery_policy::roles_of(names), vottery_policy::Permission::KeysManage);
         Ok(if admin { Caller::Admin { subject } } else { Caller::Member { subject } })
     }
 
@@ -217,12 +179,18 @@ impl Service {
 
     /// `POST /internal/tokens/verify`: a token of this issuer, of the given
     /// `typ` and audience (step 3's enrolment token, say); its claims.
-    pub async fn verify_typed_token(&self, body: TypedTokenBody) -> Reply {
+    pub async fn verify_typed_token(&self, body: VerifyToken<Map<String, Value>>) -> Reply {
         if header_typ(&body.token).as_deref() != Some(body.typ.as_str()) {
-            return Err(SecurityError::Token { code: "token_type_invalid", detail: format!("not a {}", body.typ) });
+            return Err(SecurityError::Token {
+                code: "token_type_invalid",
+                detail: format!("not a {}", body.typ.as_str()),
+            });
         }
-        let claims = self.verify_token_for(&body.token, &body.audience).await?;
-        Ok(kit::json(200, &json!({ "claims": claims })))
+        let claims = match self.verify_token_for(&body.token, &body.audience).await? {
+            Value::Object(claims) => claims,
+            _ => return Err(SecurityError::Internal("the claims are not an object".into())),
+        };
+        Ok(kit::json(200, &VerifiedToken { claims }))
     }
 
     async fn verify_token_for(&self, token: &str, audience: &str) -> Result<Value, SecurityError> {
@@ -306,24 +274,24 @@ impl Service {
         Ok(kit::json(200, &json!({ "kid": key.kid, "alg": key.algorithm.as_str(), "ciphertext": enc(&ciphertext) })))
     }
 
-    pub async fn decrypt(&self, caller: &Caller, body: DecryptBody) -> Reply {
+    pub async fn decrypt(&self, caller: &Caller, body: Decrypt) -> Reply {
         let ciphertext = b64("ciphertext", &body.ciphertext, MAX_BINARY)?;
         let outcome = async {
             let key = self.usable(&body.kid, Purpose::RsaEncryption, KeyUse::Open).await?;
             rsa::oaep_decrypt(&self.private(&key).await?, &ciphertext).map_err(crypto_error)
         };
         let plaintext = self.audited(caller, "decrypt", &body.kid, outcome.await).await?;
-        Ok(kit::json(200, &json!({ "kid": body.kid, "plaintext": enc(&plaintext) })))
+        Ok(kit::json(200, &Decrypted { kid: body.kid, plaintext: enc(&plaintext) }))
     }
 
-    pub async fn sign(&self, caller: &Caller, body: SignBody) -> Reply {
+    pub async fn sign(&self, caller: &Caller, body: Sign) -> Reply {
         let message = b64("message", &body.message, MAX_BINARY)?;
         let key = self.active(Purpose::DataSigning).await?;
         let outcome = async {
             signatures::sign(signature_algorithm(&key)?, &self.private(&key).await?, &message).map_err(crypto_error)
         };
         let signature = self.audited(caller, "sign", &key.kid, outcome.await).await?;
-        let reply = json!({ "kid": key.kid, "alg": key.algorithm.as_str(), "signature": enc(&signature) });
+        let reply = Signed { kid: key.kid, alg: key.algorithm.as_str().to_owned(), signature: enc(&signature) };
         Ok(kit::json(200, &reply))
     }
 
@@ -402,7 +370,7 @@ impl Service {
         Ok(kit::json(200, &detail))
     }
 
-    pub async fn sign_token(&self, body: TokenBody) -> Reply {
+    pub async fn sign_token(&self, body: SignToken<Map<String, Value>>) -> Reply {
         let mut claims = body.claims;
         let exp = claims
             .get("exp")
@@ -415,9 +383,9 @@ impl Service {
         let key = self.active(Purpose::TokenSigning).await?;
         let private = self.private(&key).await?;
         let claims = Value::Object(claims).to_string();
-        let token =
-            tokens::sign(&key.kid, signature_algorithm(&key)?, &private, &body.typ, &claims).map_err(token_error)?;
-        Ok(kit::json(200, &json!({ "token": token, "kid": key.kid })))
+        let token = tokens::sign(&key.kid, signature_algorithm(&key)?, &private, body.typ.as_str(), &claims)
+            .map_err(token_error)?;
+        Ok(kit::json(200, &SignedToken { token, kid: key.kid }))
     }
 
     pub async fn new_data_key(&self) -> Reply {
@@ -425,16 +393,15 @@ impl Service {
         let data_key = zeroize::Zeroizing::new(random::bytes(32).map_err(crypto_error)?);
         let wrapped =
             aead::seal(&self.private(&key).await?, &data_key_aad(&key.kid), &data_key).map_err(crypto_error)?;
-        let reply = json!({ "kid": key.kid, "data_key": enc(&data_key), "wrapped_key": enc(&wrapped) });
-        Ok(kit::json(200, &reply))
+        Ok(kit::json(200, &DataKey { kid: key.kid, data_key: enc(&data_key), wrapped_key: enc(&wrapped) }))
     }
 
-    pub async fn unwrap_data_key(&self, body: UnwrapBody) -> Reply {
+    pub async fn unwrap_data_key(&self, body: UnwrapDataKey) -> Reply {
         let wrapped = b64("wrapped_key", &body.wrapped_key, 128)?;
         let key = self.usable(&body.kid, Purpose::PiiWrapping, KeyUse::Open).await?;
         let kek = self.private(&key).await?;
         let data_key =
             zeroize::Zeroizing::new(aead::open(&kek, &wrapped, &data_key_aad(&key.kid)).map_err(crypto_error)?);
-        Ok(kit::json(200, &json!({ "kid": key.kid, "data_key": enc(&data_key) })))
+        Ok(kit::json(200, &UnwrappedDataKey { kid: key.kid, data_key: enc(&data_key) }))
     }
 }

@@ -1,20 +1,13 @@
 //! The contact match against Sngine's accounts (through the
 //! `users.sngine_accounts` view) and Vottery's own user row.
 
-use serde::Deserialize;
-use serde_json::{Value, json};
 use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
+use vottery_component_kit::contracts::security::{BlindIndex, ContactDomain, NewDataKey};
+use vottery_component_kit::contracts::users::{Link, Linked, Match, Matched};
 use vottery_component_kit::crypto::aead;
 use vottery_component_kit::{self as kit, ChainError};
 use vottery_users_core::{Candidate, MatchOutcome, UsersError, match_account};
 use vottery_validate::{Email, PhoneE164, decode_base64url};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MatchBody {
-    email: String,
-    phone: String,
-}
 
 fn storage(e: impl std::fmt::Debug) -> UsersError {
     UsersError::Storage(format!("{e:?}"))
@@ -30,13 +23,6 @@ fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, UsersError> {
 
 async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<Vec<DbValue>>, UsersError> {
     kit::pg::rows(db, sql, params).await.map_err(storage)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkBody {
-    email: String,
-    phone: String,
 }
 
 /// The outcome of matching the pair against Sngine's accounts.
@@ -69,7 +55,7 @@ async fn open() -> Result<Connection, UsersError> {
 
 /// `POST /internal/match`: whether the pair belongs to one active Sngine
 /// account (one indexed query; nothing is written).
-pub async fn match_contacts(body: MatchBody) -> Result<kit::Response, UsersError> {
+pub async fn match_contacts(body: Match) -> Result<kit::Response, UsersError> {
     // `auth` checked the number against its country's plan already.
     let (email, phone) = (Email::parse(&body.email)?, PhoneE164::from_checked_e164(&body.phone)?);
     let outcome = find(&open().await?, &email, &phone).await?;
@@ -77,15 +63,14 @@ pub async fn match_contacts(body: MatchBody) -> Result<kit::Response, UsersError
         MatchOutcome::Matched(id) => Some(id),
         _ => None,
     };
-    let reply =
-        json!({ "matched": sngine_user_id.is_some(), "reason": outcome.reason(), "sngine_user_id": sngine_user_id });
+    let reply = Matched { matched: sngine_user_id.is_some(), reason: outcome.reason().to_owned(), sngine_user_id };
     Ok(kit::json(200, &reply))
 }
 
 /// `POST /internal/link`: once the visitor has proved both contacts,
 /// Vottery's user for their Sngine account (matched again, so a pair that
 /// stopped matching is refused), created or refreshed.
-pub async fn link_contacts(body: LinkBody) -> Result<kit::Response, UsersError> {
+pub async fn link_contacts(body: Link) -> Result<kit::Response, UsersError> {
     let (email, phone) = (Email::parse(&body.email)?, PhoneE164::parse(&body.phone, None)?);
     let db = open().await?;
     let outcome = find(&db, &email, &phone).await?;
@@ -93,22 +78,23 @@ pub async fn link_contacts(body: LinkBody) -> Result<kit::Response, UsersError> 
         return Err(UsersError::NotMatched(outcome.reason()));
     };
     let user_id = link(&db, sngine_user_id, &email, &phone).await?;
-    Ok(kit::json(200, &json!({ "user_id": user_id, "sngine_user_id": sngine_user_id })))
+    Ok(kit::json(200, &Linked { user_id, sngine_user_id }))
 }
 
-async fn blind_index(domain: &str, value: &str) -> Result<Vec<u8>, UsersError> {
-    let answer = kit::chain("security", "/internal/blind-index", "users", &json!({ "domain": domain, "value": value }))
-        .await
-        .map_err(dependency)?;
-    decode_base64url("index", answer["index"].as_str().unwrap_or_default(), 64)
-        .map_err(|e| UsersError::Internal(e.to_string()))
+async fn blind_index(domain: ContactDomain, value: &str) -> Result<Vec<u8>, UsersError> {
+    let request = BlindIndex { domain, value: value.to_owned() };
+    let indexed = kit::call("users", &request).await.map_err(dependency)?;
+    decode_base64url("index", &indexed.index, 64).map_err(|e| UsersError::Dependency(format!("security {e}")))
 }
 
 /// Vottery's user for a Sngine account: found by the Sngine id, its
 /// indexes and sealed contacts rewritten when the contacts changed.
 async fn link(db: &Connection, sngine_user_id: i64, email: &Email, phone: &PhoneE164) -> Result<String, UsersError> {
-    let (email_index, phone_index) =
-        futures::future::join(blind_index("email", email.as_str()), blind_index("phone", phone.as_str())).await;
+    let (email_index, phone_index) = futures::future::join(
+        blind_index(ContactDomain::Email, email.as_str()),
+        blind_index(ContactDomain::Phone, phone.as_str()),
+    )
+    .await;
     let (email_index, phone_index) = (email_index?, phone_index?);
     let existing = rows(
         db,
@@ -122,12 +108,11 @@ async fn link(db: &Connection, sngine_user_id: i64, email: &Email, phone: &Phone
     {
         return column(row, 0);
     }
-    let key: Value = kit::chain("security", "/internal/data-keys", "users", &json!({})).await.map_err(dependency)?;
-    let data_key = decode_base64url("data_key", key["data_key"].as_str().unwrap_or_default(), 64)
-        .map_err(|e| UsersError::Internal(e.to_string()))?;
-    let wrapped = decode_base64url("wrapped_key", key["wrapped_key"].as_str().unwrap_or_default(), 256)
-        .map_err(|e| UsersError::Internal(e.to_string()))?;
-    let kid = key["kid"].as_str().unwrap_or_default().to_owned();
+    let key = kit::call("users", &NewDataKey {}).await.map_err(dependency)?;
+    let malformed = |e: vottery_validate::ValidationError| UsersError::Dependency(format!("security {e}"));
+    let data_key = zeroize::Zeroizing::new(decode_base64url("data_key", &key.data_key, 64).map_err(malformed)?);
+    let wrapped = decode_base64url("wrapped_key", &key.wrapped_key, 256).map_err(malformed)?;
+    let kid = key.kid;
     let seal = |field: &str, value: &str| {
         aead::seal(&data_key, format!("users.accounts\0{sngine_user_id}\0{field}").as_bytes(), value.as_bytes())
             .map_err(|e| UsersError::Internal(format!("{e:?}")))

@@ -1,15 +1,17 @@
 //! The `users` service: Vottery's users linked to Sngine accounts, user
 //! profiles, RBAC, demographics and activity.
 //!
-//! `/internal/match` and `/internal/link` are reachable only through service
-//! chaining (no public trigger routes them), from `auth`.
+//! `/internal/match`, `/internal/link` and `/internal/roles` are reachable
+//! only through service chaining (no public trigger routes them), from `auth`.
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
 
 mod accounts;
+mod activity;
 mod profile;
+mod roles;
 mod store;
 
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +23,10 @@ enum Endpoint {
     Activity,
     Match,
     Link,
+    LiveRoles,
+    Roles,
+    Grant,
+    Revoke,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -30,28 +36,44 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Get, "/api/users/demographics", Endpoint::Demographics),
     Route::new(Post, "/api/users/activity", Endpoint::Activity),
     Route::new(Post, "/internal/match", Endpoint::Match),
+    Route::new(Get, "/api/users/:id/roles", Endpoint::Roles),
+    Route::new(Put, "/api/users/:id/roles/:role", Endpoint::Grant),
+    Route::new(Delete, "/api/users/:id/roles/:role", Endpoint::Revoke),
     Route::new(Post, "/internal/link", Endpoint::Link),
+    Route::new(Post, "/internal/roles", Endpoint::LiveRoles),
 ];
 
 #[http_service]
 async fn handle(request: Request) -> kit::Response {
-    let (endpoint, _params) = match kit::route(&Router::new(ROUTES), &request) {
-        Ok(found) => found,
+    let (endpoint, id, role) = match kit::route(&Router::new(ROUTES), &request) {
+        Ok((endpoint, params)) => {
+            let text = |name: &str| params.get(name).unwrap_or_default().to_owned();
+            (endpoint, text("id"), text("role"))
+        }
         Err(response) => return response,
     };
-    match endpoint {
-        Endpoint::Health => kit::health("users").await,
+    let request_id = kit::request_id(&request);
+    let result = match endpoint {
+        Endpoint::Health => return kit::health("users").await,
         Endpoint::Match => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => accounts::match_contacts(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-            Err(e) => kit::problem(&e.problem()),
+            Ok(body) => accounts::match_contacts(body).await,
+            Err(e) => Err(e.into()),
         },
         Endpoint::Link => match kit::json_body(request, kit::MAX_JSON_BODY).await {
-            Ok(body) => accounts::link_contacts(body).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-            Err(e) => kit::problem(&e.problem()),
+            Ok(body) => accounts::link_contacts(body).await,
+            Err(e) => Err(e.into()),
         },
-        Endpoint::GetProfile => profile::get(request).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-        Endpoint::PutProfile => profile::put(request).await.unwrap_or_else(|e| kit::problem(&e.problem())),
-        Endpoint::Demographics => kit::problem(&Problem::not_implemented("demographics")),
-        Endpoint::Activity => kit::problem(&Problem::not_implemented("activity logging")),
-    }
+        Endpoint::LiveRoles => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => roles::live(body).await,
+            Err(e) => Err(e.into()),
+        },
+        Endpoint::Roles => roles::list(request, &id).await,
+        Endpoint::Grant => roles::put(request, &id, &role).await,
+        Endpoint::Revoke => roles::delete(request, &id, &role).await,
+        Endpoint::GetProfile => profile::get(request).await,
+        Endpoint::PutProfile => profile::put(request).await,
+        Endpoint::Demographics => return kit::problem(&Problem::not_implemented("demographics")),
+        Endpoint::Activity => activity::record(request).await,
+    };
+    kit::respond("users", &request_id, result)
 }

@@ -3,8 +3,8 @@
 //! A `PUT` adds one conditional write that carries its audit row.
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH};
-use serde::{Deserialize, Serialize};
 use spin_sdk::http::Request;
+use vottery_component_kit::contracts::security::UnwrapDataKey;
 use vottery_component_kit::crypto::aead;
 use vottery_component_kit::{self as kit};
 use vottery_http::etag;
@@ -43,7 +43,7 @@ pub async fn put(request: Request) -> Result<kit::Response, UsersError> {
     if conditions.is_empty() {
         return Err(UsersError::PreconditionRequired);
     }
-    let edit = OwnFields::parse(profile_body(request).await?)?;
+    let edit = OwnFields::parse(json_object::<ProfileBody>(request, MAX_PROFILE_BODY).await?)?;
     let (mut row, key) = load(&user).await?;
     let before = own_fields(&user, &row, &key)?;
     let current = profile::etag(representation(&user, &row, &key, &before)?.as_bytes());
@@ -61,11 +61,11 @@ pub async fn put(request: Request) -> Result<kit::Response, UsersError> {
 }
 
 /// The body as a JSON object (serde would take an array for a struct, field
-/// by position), then strictly as the edit.
-async fn profile_body(request: Request) -> Result<ProfileBody, UsersError> {
-    let object = kit::json_body::<serde_json::Map<String, serde_json::Value>>(request, MAX_PROFILE_BODY).await?;
+/// by position), then strictly as `T`.
+pub async fn json_object<T: serde::de::DeserializeOwned>(request: Request, limit: usize) -> Result<T, UsersError> {
+    let object = kit::json_body::<serde_json::Map<String, serde_json::Value>>(request, limit).await?;
     let bytes = serde_json::to_vec(&object).map_err(|e| UsersError::Internal(e.to_string()))?;
-    Ok(vottery_validate::parse_json::<ProfileBody>(&bytes, MAX_PROFILE_BODY)?)
+    Ok(vottery_validate::parse_json::<T>(&bytes, limit)?)
 }
 
 /// The member's row and their data key, opened.
@@ -171,26 +171,11 @@ fn keep_key(wrapped: &WrappedKey, key: &DataKey) {
     })
 }
 
-#[derive(Serialize)]
-struct UnwrapRequest<'a> {
-    kid: &'a str,
-    wrapped_key: String,
-}
-
-#[derive(Deserialize)]
-struct UnwrapAnswer {
-    data_key: String,
-}
-
 /// `security` unwraps the member's data key (its key-encryption key never
 /// leaves that service). A malformed answer is an error, never a default.
 async fn unwrap_key(key: &WrappedKey) -> Result<DataKey, UsersError> {
-    let request = UnwrapRequest { kid: &key.kid, wrapped_key: encode_base64url(&key.wrapped) };
-    let answer = kit::chain("security", "/internal/data-keys/unwrap", "users", &request)
-        .await
-        .map_err(|e| UsersError::Dependency(format!("security {e}")))?;
-    let answer: UnwrapAnswer = serde_json::from_value(answer)
-        .map_err(|e| UsersError::Dependency(format!("security answered a malformed data key: {e}")))?;
+    let request = UnwrapDataKey { kid: key.kid.clone(), wrapped_key: encode_base64url(&key.wrapped) };
+    let answer = kit::call("users", &request).await.map_err(|e| UsersError::Dependency(format!("security {e}")))?;
     let bytes = decode_base64url("data_key", &answer.data_key, 64)
         .map_err(|e| UsersError::Dependency(format!("security answered a malformed data key: {e}")))?;
     Ok(zeroize::Zeroizing::new(bytes))

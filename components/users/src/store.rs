@@ -4,6 +4,7 @@
 use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
 use vottery_component_kit as kit;
 use vottery_users_core::UsersError;
+use vottery_users_core::activity::Activity;
 use vottery_users_core::profile::{SngineNames, Times};
 
 fn storage(e: impl std::fmt::Debug) -> UsersError {
@@ -93,4 +94,125 @@ pub async fn replace_profile(
     ];
     let written = kit::pg::rows(db, SQL, params).await.map_err(storage)?;
     written.first().map(|row| column(row, 0)).transpose()
+}
+
+/// Records a report for the member (one INSERT); its id, or `None` when the
+/// member has no account.
+pub async fn record_activity(
+    db: &Connection,
+    user_id: &str,
+    device_id: Option<&str>,
+    activity: &Activity,
+) -> Result<Option<i64>, UsersError> {
+    const SQL: &str = "INSERT INTO users.activity (user_id, kind, occurred_at, device_id, details) \
+         SELECT a.id, $2, to_timestamp($3::bigint), $4, $5 FROM users.accounts a WHERE a.id = $1::text::uuid \
+         RETURNING id";
+    let params = vec![
+        ParameterValue::Str(user_id.to_owned()),
+        ParameterValue::Str(activity.kind.as_str().to_owned()),
+        ParameterValue::Int64(activity.at),
+        device_id.map_or(ParameterValue::DbNull, |d| ParameterValue::Str(d.to_owned())),
+        ParameterValue::Jsonb(activity.details.clone().into_bytes()),
+    ];
+    let recorded = kit::pg::rows(db, SQL, params).await.map_err(storage)?;
+    recorded.first().map(|row| column(row, 0)).transpose()
+}
+
+/// The live grants' roles of a member (unrevoked, unexpired).
+pub async fn live_roles(db: &Connection, user_id: &str) -> Result<Vec<String>, UsersError> {
+    const SQL: &str = "SELECT role FROM users.role_grants WHERE user_id = $1::text::uuid AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > now()) ORDER BY role";
+    let rows = kit::pg::rows(db, SQL, vec![ParameterValue::Str(user_id.to_owned())]).await.map_err(storage)?;
+    rows.iter().map(|row| column(row, 0)).collect()
+}
+
+/// A live grant as the admin API shows it.
+#[derive(serde::Serialize)]
+pub struct Grant {
+    pub role: String,
+    pub granted_at: String,
+    /// `None`: the operator's `vottery-admin`.
+    pub granted_by: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// A member's live grants, or `None` when there is no such member.
+pub async fn grants(db: &Connection, user_id: &str) -> Result<Option<Vec<Grant>>, UsersError> {
+    const SQL: &str = "SELECT g.role, \
+         to_char(g.granted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), g.granted_by::text, \
+         to_char(g.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+         FROM users.accounts a LEFT JOIN users.role_grants g ON g.user_id = a.id AND g.revoked_at IS NULL \
+         AND (g.expires_at IS NULL OR g.expires_at > now()) WHERE a.id = $1::text::uuid ORDER BY g.role";
+    let rows = kit::pg::rows(db, SQL, vec![ParameterValue::Str(user_id.to_owned())]).await.map_err(storage)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for row in &rows {
+        if let Some(role) = column::<Option<String>>(row, 0)? {
+            out.push(Grant {
+                role,
+                granted_at: column(row, 1)?,
+                granted_by: column(row, 2)?,
+                expires_at: column(row, 3)?,
+            });
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Grants `role` to `user_id` (renewing an unrevoked grant), with its
+/// `role.granted` audit row in the same statement; `false` when there is no
+/// such member.
+pub async fn grant(
+    db: &Connection,
+    by: &str,
+    user_id: &str,
+    role: &str,
+    expires_at: Option<i64>,
+) -> Result<bool, UsersError> {
+    const SQL: &str = "WITH a AS (SELECT id FROM users.accounts WHERE id = $2::text::uuid), \
+         g AS (INSERT INTO users.role_grants (user_id, role, granted_by, expires_at) \
+             SELECT id, $3, $1::text::uuid, to_timestamp($4::bigint) FROM a \
+             ON CONFLICT (user_id, role) WHERE revoked_at IS NULL DO UPDATE SET granted_by = EXCLUDED.granted_by, \
+             granted_at = now(), expires_at = EXCLUDED.expires_at RETURNING user_id) \
+         SELECT audit.append('member:' || $1::text, 'role.granted', g.user_id::text, 'ok', \
+             jsonb_build_object('role', $3::text, 'expires_at', $4::bigint))::text FROM g";
+    let params = vec![
+        ParameterValue::Str(by.to_owned()),
+        ParameterValue::Str(user_id.to_owned()),
+        ParameterValue::Str(role.to_owned()),
+        expires_at.map_or(ParameterValue::DbNull, ParameterValue::Int64),
+    ];
+    Ok(!kit::pg::rows(db, SQL, params).await.map_err(storage)?.is_empty())
+}
+
+/// How many members hold `role` now.
+pub async fn holders(db: &Connection, role: &str) -> Result<i64, UsersError> {
+    const SQL: &str = "SELECT count(*) FROM users.role_grants WHERE role = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > now())";
+    let rows = kit::pg::rows(db, SQL, vec![ParameterValue::Str(role.to_owned())]).await.map_err(storage)?;
+    rows.first().map(|row| column(row, 0)).transpose().map(Option::unwrap_or_default)
+}
+
+/// Revokes `role` from `user_id` with its `role.revoked` audit row, in one
+/// statement that also keeps the last live `user_admin`: the role's live
+/// grants are locked first, so of two revocations racing for the last two
+/// holders the second sees one left and revokes nothing. `false` when
+/// nothing was revoked.
+pub async fn revoke(db: &Connection, by: &str, user_id: &str, role: &str) -> Result<bool, UsersError> {
+    const SQL: &str = "WITH live AS (SELECT id FROM users.role_grants WHERE role = $3 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE), \
+         holders AS (SELECT count(*) AS n FROM live), \
+         r AS (UPDATE users.role_grants SET revoked_at = now(), revoked_by = $1::text::uuid \
+             WHERE user_id = $2::text::uuid AND role = $3 AND revoked_at IS NULL \
+             AND ($3 <> 'user_admin' OR (SELECT n FROM holders) > 1) RETURNING user_id) \
+         SELECT audit.append('member:' || $1::text, 'role.revoked', r.user_id::text, 'ok', \
+             jsonb_build_object('role', $3::text))::text FROM r";
+    let params = vec![
+        ParameterValue::Str(by.to_owned()),
+        ParameterValue::Str(user_id.to_owned()),
+        ParameterValue::Str(role.to_owned()),
+    ];
+    Ok(!kit::pg::rows(db, SQL, params).await.map_err(storage)?.is_empty())
 }

@@ -52,6 +52,12 @@ pub enum AuthError {
     Internal(String),
 }
 
+impl vottery_http::ApiError for AuthError {
+    fn problem(&self) -> vottery_http::Problem {
+        AuthError::problem(self)
+    }
+}
+
 impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {

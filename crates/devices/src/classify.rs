@@ -13,22 +13,9 @@ pub enum DeviceKind {
     Android,
 }
 
-/// What the frontend reports of the device (all optional).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Report {
-    /// `desktop`, `laptop`, `tablet` or `phone`, where the client knows it
-    /// (a native app, or a browser that asked the operating system).
-    #[serde(default)]
-    pub form_factor: Option<String>,
-    /// `navigator.maxTouchPoints`: an iPad asking for desktop sites says it
-    /// is a Mac, but a Mac has no touch screen.
-    #[serde(default)]
-    pub max_touch_points: Option<u32>,
-    /// `true` for the project's native apps.
-    #[serde(default)]
-    pub native_app: Option<bool>,
-}
+/// What the frontend reports of the device (all optional): the wire type
+/// `auth` sends in `/internal/devices` and `/internal/sessions`.
+pub use vottery_contracts::devices::DeviceReport as Report;
 
 /// The client hints a Chromium browser sent (header values as they came).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -18,6 +18,12 @@ pub enum DeviceError {
     Storage(String),
 }
 
+impl vottery_http::ApiError for DeviceError {
+    fn problem(&self) -> vottery_http::Problem {
+        DeviceError::problem(self)
+    }
+}
+
 impl DeviceError {
     pub fn code(&self) -> &'static str {
         match self {

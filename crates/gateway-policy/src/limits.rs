@@ -20,6 +20,8 @@ pub enum RouteClass {
     Refresh,
     /// Administrators' routes.
     Admin,
+    /// What the frontend reports: `POST /api/users/activity`.
+    Activity,
     /// Every other GET.
     Read,
     /// Every other change.
@@ -27,12 +29,13 @@ pub enum RouteClass {
 }
 
 impl RouteClass {
-    pub const ALL: [RouteClass; 7] = [
+    pub const ALL: [RouteClass; 8] = [
         RouteClass::OtpSend,
         RouteClass::OtpVerify,
         RouteClass::Passkey,
         RouteClass::Refresh,
         RouteClass::Admin,
+        RouteClass::Activity,
         RouteClass::Read,
         RouteClass::Write,
     ];
@@ -44,6 +47,7 @@ impl RouteClass {
             Self::Passkey => "passkey",
             Self::Refresh => "refresh",
             Self::Admin => "admin",
+            Self::Activity => "activity",
             Self::Read => "read",
             Self::Write => "write",
         }
@@ -56,6 +60,7 @@ impl RouteClass {
             "/api/auth/send-otp" | "/api/auth/resend-otp" => return Self::OtpSend,
             "/api/auth/verify-otp" => return Self::OtpVerify,
             "/api/auth/refresh-token" | "/api/auth/logout" => return Self::Refresh,
+            "/api/users/activity" if method == "POST" => return Self::Activity,
             _ => {}
         }
         if path.starts_with("/api/auth/capture-biometric") || path.starts_with("/api/auth/assert-biometric") {
@@ -98,13 +103,13 @@ impl Rate {
 /// The limits of every class, from the `rate_limits` variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
-    rates: [Rate; 7],
+    rates: [Rate; 8],
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         let r = |limit, window| Rate { limit, window };
-        Self { rates: [r(10, 60), r(30, 60), r(30, 60), r(60, 60), r(60, 60), r(600, 60), r(120, 60)] }
+        Self { rates: [r(10, 60), r(30, 60), r(30, 60), r(60, 60), r(60, 60), r(60, 60), r(600, 60), r(120, 60)] }
     }
 }
 
@@ -177,6 +182,8 @@ mod tests {
             ("POST", "/api/security/verify", RouteClass::Write),
             ("DELETE", "/api/devices/abc", RouteClass::Write),
             ("GET", "/api/security/keysmith", RouteClass::Read),
+            ("POST", "/api/users/activity", RouteClass::Activity),
+            ("GET", "/api/users/activity", RouteClass::Read),
         ];
         for (method, path, class) in cases {
             assert_eq!(RouteClass::of(method, path), class, "{method} {path}");

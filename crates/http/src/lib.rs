@@ -6,8 +6,10 @@
 #![forbid(unsafe_code)]
 
 pub mod etag;
+mod fault;
 mod problem;
 mod router;
 
+pub use fault::{ApiError, answer, fault_line};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use router::{Match, Method, Params, Route, Router};

@@ -61,6 +61,12 @@ pub enum PasskeyError {
     Internal(String),
 }
 
+impl vottery_http::ApiError for PasskeyError {
+    fn problem(&self) -> vottery_http::Problem {
+        PasskeyError::problem(self)
+    }
+}
+
 impl PasskeyError {
     /// A response that does not parse: an algorithm we do not take is named
     /// as such, anything else is malformed.

@@ -54,6 +54,12 @@ pub enum SecurityError {
     Internal(String),
 }
 
+impl vottery_http::ApiError for SecurityError {
+    fn problem(&self) -> vottery_http::Problem {
+        SecurityError::problem(self)
+    }
+}
+
 impl SecurityError {
     pub fn code(&self) -> &'static str {
         match self {

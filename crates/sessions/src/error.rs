@@ -31,6 +31,12 @@ pub enum SessionError {
     Storage(String),
 }
 
+impl vottery_http::ApiError for SessionError {
+    fn problem(&self) -> vottery_http::Problem {
+        SessionError::problem(self)
+    }
+}
+
 impl SessionError {
     pub fn code(&self) -> &'static str {
         match self {

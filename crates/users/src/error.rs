@@ -18,12 +18,38 @@ pub enum UsersError {
     PreconditionRequired,
     #[error("the profile has changed since it was read: read it again and reapply the change")]
     PreconditionFailed,
+    #[error("`{0}` is not an activity type this service records")]
+    ActivityTypeUnknown(String),
+    #[error("`at` must lie between 24 hours ago and 5 minutes from now")]
+    ActivityTimeOutOfRange,
+    #[error("`details` is {0} bytes as JSON; at most 1024 are kept")]
+    ActivityDetailsTooLarge(usize),
+    #[error("this needs the `{0}` permission")]
+    PermissionDenied(&'static str),
+    #[error("`{0}` is not a role")]
+    RoleUnknown(String),
+    #[error("only a role one holds can be granted or revoked")]
+    RoleNotHeld,
+    #[error("`member` is every member's: it is neither granted nor revoked")]
+    RoleNotGrantable,
+    #[error("the member holds no such role")]
+    GrantNotFound,
+    #[error("the last user_admin keeps the role: grant it to another member first")]
+    LastUserAdmin,
+    #[error("the service is misconfigured: {0}")]
+    Misconfigured(String),
     #[error("storage is unavailable: {0}")]
     Storage(String),
     #[error("a service this one depends on is unavailable: {0}")]
     Dependency(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl vottery_http::ApiError for UsersError {
+    fn problem(&self) -> vottery_http::Problem {
+        UsersError::problem(self)
+    }
 }
 
 impl UsersError {
@@ -35,6 +61,16 @@ impl UsersError {
             Self::TokenMissing => "token_missing",
             Self::PreconditionRequired => "precondition_required",
             Self::PreconditionFailed => "precondition_failed",
+            Self::ActivityTypeUnknown(_) => "activity_type_unknown",
+            Self::ActivityTimeOutOfRange => "activity_time_out_of_range",
+            Self::ActivityDetailsTooLarge(_) => "activity_details_too_large",
+            Self::PermissionDenied(_) => "forbidden",
+            Self::RoleUnknown(_) => "role_unknown",
+            Self::RoleNotHeld => "role_not_held",
+            Self::RoleNotGrantable => "role_not_grantable",
+            Self::GrantNotFound => "grant_not_found",
+            Self::LastUserAdmin => "last_user_admin",
+            Self::Misconfigured(_) => "misconfigured",
             Self::Storage(_) => "storage_unavailable",
             Self::Dependency(_) => "dependency_unavailable",
             Self::Internal(_) => "internal_error",
@@ -53,6 +89,20 @@ impl UsersError {
             }
             Self::PreconditionFailed => {
                 Problem::new(412, self.code(), "Precondition failed").with_detail(self.to_string())
+            }
+            Self::ActivityTypeUnknown(_) | Self::ActivityTimeOutOfRange | Self::ActivityDetailsTooLarge(_) => {
+                Problem::new(400, self.code(), "Invalid request body").with_detail(self.to_string())
+            }
+            Self::PermissionDenied(_) | Self::RoleNotHeld => {
+                Problem::new(403, self.code(), "Forbidden").with_detail(self.to_string())
+            }
+            Self::RoleUnknown(_) | Self::GrantNotFound => {
+                Problem::new(404, self.code(), "Not found").with_detail(self.to_string())
+            }
+            Self::RoleNotGrantable => Problem::new(400, self.code(), "Bad request").with_detail(self.to_string()),
+            Self::LastUserAdmin => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
+            Self::Misconfigured(_) => {
+                Problem::new(503, self.code(), "Service unavailable").with_detail("the service is misconfigured")
             }
             Self::Storage(_) => {
                 Problem::new(503, self.code(), "Service unavailable").with_detail("storage is unavailable")
@@ -77,6 +127,16 @@ mod tests {
             (UsersError::TokenMissing, 401, "token_missing"),
             (UsersError::PreconditionRequired, 428, "precondition_required"),
             (UsersError::PreconditionFailed, 412, "precondition_failed"),
+            (UsersError::ActivityTypeUnknown("x.y".into()), 400, "activity_type_unknown"),
+            (UsersError::ActivityTimeOutOfRange, 400, "activity_time_out_of_range"),
+            (UsersError::ActivityDetailsTooLarge(2000), 400, "activity_details_too_large"),
+            (UsersError::PermissionDenied("roles:grant"), 403, "forbidden"),
+            (UsersError::RoleUnknown("root".into()), 404, "role_unknown"),
+            (UsersError::RoleNotHeld, 403, "role_not_held"),
+            (UsersError::RoleNotGrantable, 400, "role_not_grantable"),
+            (UsersError::GrantNotFound, 404, "grant_not_found"),
+            (UsersError::LastUserAdmin, 409, "last_user_admin"),
+            (UsersError::Misconfigured("activity_types at 10.0.0.1".into()), 503, "misconfigured"),
             (UsersError::Storage("pg at 10.0.0.1".into()), 503, "storage_unavailable"),
             (UsersError::Dependency("security".into()), 503, "dependency_unavailable"),
             (UsersError::Internal("x".into()), 500, "internal_error"),

@@ -1,6 +1,6 @@
 //! The users service's logic, free of any platform: whether a visitor's
 //! email and phone belong to one active Sngine account, and members'
-//! profiles ([`profile`]).
+//! profiles ([`profile`]) and the activity they report ([`activity`]).
 //!
 //! Sngine stores phones as its members typed them (`+44 7912 345678`,
 //! `0044...`, `07912 345678`); the visitor's number is checked E.164, so a
@@ -146,6 +146,7 @@ mod tests {
     }
 }
 
+pub mod activity;
 mod error;
 pub mod profile;
 pub use error::UsersError;

@@ -39,6 +39,12 @@ pub enum ValidationError {
     InvalidBase64 { field: &'static str, reason: &'static str },
 }
 
+impl vottery_http::ApiError for ValidationError {
+    fn problem(&self) -> vottery_http::Problem {
+        ValidationError::problem(self)
+    }
+}
+
 impl ValidationError {
     pub fn code(&self) -> &'static str {
         match self {

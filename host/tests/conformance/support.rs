@@ -35,7 +35,7 @@ pub fn cargo() -> Command {
 }
 
 /// Rate limits no test reaches unless it means to.
-pub const GENEROUS_RATE_LIMITS: &str = "otp-send=100000/1,otp-verify=100000/1,passkey=100000/1,refresh=100000/1,admin=100000/1,read=100000/1,write=100000/1";
+pub const GENEROUS_RATE_LIMITS: &str = "otp-send=100000/1,otp-verify=100000/1,passkey=100000/1,refresh=100000/1,admin=100000/1,activity=100000/1,read=100000/1,write=100000/1";
 
 /// Builds the app's components and the test fixtures once per run.
 pub fn wasm(name: &str) -> PathBuf {

@@ -16,6 +16,45 @@ struct Member {
     db: Database,
     user_id: String,
     bearer: String,
+    refresh: String,
+}
+
+/// A member of the fixture linked, their device registered and a session
+/// opened on it as `auth` would: their user id, the access token a refresh
+/// returns (as a bearer) and the refresh token after it.
+fn sign_in(host: &Host, email: &str, phone: &str, device_id: &str) -> (String, String, String) {
+    let linked = as_auth(host, "users.spin.internal/internal/link", &json!({ "email": email, "phone": phone }));
+    assert_eq!(linked.status, 200, "{}", linked.body);
+    let user_id = linked.json()["user_id"].as_str().unwrap().to_owned();
+    let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    let device = json!({ "user_id": user_id, "device_id": device_id, "ip": "10.0.0.7", "user_agent": ua });
+    let registered = as_auth(host, "devices.spin.internal/internal/devices", &device);
+    assert!(registered.status == 200 || registered.status == 201, "{}", registered.body);
+    let token = format!("vrt_{}", URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2)));
+    let hash = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()));
+    let session = json!({ "user_id": user_id, "device_id": device_id, "amr": ["email-otp", "sms-otp", "passkey-uv"], "token_hash": hash });
+    let opened = as_auth(host, "devices.spin.internal/internal/sessions", &session);
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let (bearer, refresh) = refresh(host, device_id, &token);
+    (user_id, bearer, refresh)
+}
+
+/// The access token (as a bearer) and the next refresh token of a refresh.
+fn refresh(host: &Host, device_id: &str, token: &str) -> (String, String) {
+    let body = json!({ "device_id": device_id, "refresh_token": token }).to_string();
+    let refreshed = host.send("POST", "/api/auth/refresh-token", Some(&body));
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let answer = refreshed.json();
+    (
+        format!("Bearer {}", answer["access_token"].as_str().unwrap()),
+        answer["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The claims of a bearer access token.
+fn claims(bearer: &str) -> Value {
+    let payload = bearer.trim_start_matches("Bearer ").split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 fn as_auth(host: &Host, service_path: &str, body: &Value) -> Reply {
@@ -30,37 +69,20 @@ fn as_auth(host: &Host, service_path: &str, body: &Value) -> Reply {
 /// Ada (of the development fixture) linked, her device registered and a
 /// session opened on it; the access token her refresh returns.
 fn ada(mode: Mode) -> Member {
+    ada_with(mode, &[])
+}
+
+fn ada_with(mode: Mode, settings: &[(&str, &str)]) -> Member {
     let db = Database::migrated();
     let namespace = format!("test-users-{}", db.name);
-    let extra = [
+    let mut extra = vec![
         ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
         ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
     ];
+    extra.extend_from_slice(settings);
     let host = start_with_probe_in(mode, "users,devices", &db, &extra);
-    let linked = as_auth(
-        &host,
-        "users.spin.internal/internal/link",
-        &json!({ "email": "ada@example.com", "phone": "+447912345678" }),
-    );
-    assert_eq!(linked.status, 200, "{}", linked.body);
-    let user_id = linked.json()["user_id"].as_str().unwrap().to_owned();
-    let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-    let device = json!({ "user_id": user_id, "device_id": DEVICE, "ip": "10.0.0.7", "user_agent": ua });
-    let registered = as_auth(&host, "devices.spin.internal/internal/devices", &device);
-    assert!(registered.status == 200 || registered.status == 201, "{}", registered.body);
-    let token = format!("vrt_{}", URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2)));
-    let hash = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()));
-    let session = json!({ "user_id": user_id, "device_id": DEVICE, "amr": ["email-otp", "sms-otp", "passkey-uv"], "token_hash": hash });
-    let opened = as_auth(&host, "devices.spin.internal/internal/sessions", &session);
-    assert_eq!(opened.status, 201, "{}", opened.body);
-    let refreshed = host.send(
-        "POST",
-        "/api/auth/refresh-token",
-        Some(&json!({ "device_id": DEVICE, "refresh_token": token }).to_string()),
-    );
-    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-    let bearer = format!("Bearer {}", refreshed.json()["access_token"].as_str().unwrap());
-    Member { host, db, user_id, bearer }
+    let (user_id, bearer, refresh) = sign_in(&host, "ada@example.com", "+447912345678", DEVICE);
+    Member { host, db, user_id, bearer, refresh }
 }
 
 impl Member {
@@ -76,6 +98,19 @@ impl Member {
             headers.push(("if-match", tag));
         }
         self.host.send_with("PUT", "/api/users/profile", Some(&body.to_string()), &headers)
+    }
+
+    fn report(&self, body: &Value) -> Reply {
+        let headers = [("authorization", self.bearer.as_str())];
+        self.host.send_with("POST", "/api/users/activity", Some(&body.to_string()), &headers)
+    }
+
+    fn activity_rows(&self) -> Vec<Vec<Option<String>>> {
+        self.db.query(&format!(
+            "SELECT id::text, kind, extract(epoch FROM occurred_at)::bigint::text, device_id, details::text \
+             FROM users.activity WHERE user_id = '{}' ORDER BY id",
+            self.user_id
+        ))
     }
 
     fn version(&self) -> Option<String> {
@@ -240,4 +275,195 @@ fn an_erased_or_unknown_member_gets_user_not_found() {
 
     // Assert
     read.assert_problem(404, "user_not_found");
+}
+
+#[test]
+fn a_member_reports_activity_and_it_is_recorded_with_the_device_of_their_session() {
+    for mode in MODES {
+        // Arrange
+        let ada = ada(mode);
+        let hour_ago = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 3600;
+        let at = jiff::Timestamp::from_second(hour_ago as i64).unwrap().to_string();
+
+        // Act
+        let now = ada.report(&json!({ "type": "profile.viewed", "details": { "tab": "security" } }));
+        let earlier = ada.report(&json!({ "type": "help.opened", "at": at }));
+
+        // Assert
+        assert_eq!(now.status, 202, "{}", now.body);
+        assert_eq!(now.json()["type"], "profile.viewed");
+        let rows = ada.activity_rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0][0].as_deref(), now.json()["id"].as_str());
+        assert_eq!(rows[0][1].as_deref(), Some("profile.viewed"));
+        assert_eq!(rows[0][3].as_deref(), Some(DEVICE));
+        assert_eq!(rows[0][4].as_deref(), Some(r#"{"tab": "security"}"#));
+        assert_eq!(earlier.status, 202, "{}", earlier.body);
+        assert_eq!(earlier.json()["at"], at.as_str());
+        assert_eq!(rows[1][2].as_deref(), Some(hour_ago.to_string().as_str()));
+        assert_eq!(rows[1][4].as_deref(), Some("{}"));
+    }
+}
+
+#[test]
+fn a_report_of_an_unknown_type_a_far_time_large_details_or_unknown_fields_is_refused_and_nothing_is_written() {
+    // Arrange
+    let ada = ada(Mode::Reuse);
+    let cases = [
+        (json!({ "type": "admin.promoted" }), "activity_type_unknown"),
+        (json!({ "type": "help.opened", "at": "2020-01-01T00:00:00Z" }), "activity_time_out_of_range"),
+        (json!({ "type": "help.opened", "at": "tomorrow" }), "invalid_field"),
+        (json!({ "type": "help.opened", "details": { "k": "x".repeat(1100) } }), "activity_details_too_large"),
+        (json!({ "type": "help.opened", "details": ["not", "an", "object"] }), "invalid_field"),
+        (json!({ "type": "help.opened", "user_id": "someone-else" }), "unknown_field"),
+        (json!(["help.opened"]), "invalid_field"),
+        (json!({}), "missing_field"),
+    ];
+
+    for (body, code) in cases {
+        // Act
+        let refused = ada.report(&body);
+
+        // Assert
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+        assert_eq!(refused.header("content-type"), Some("application/problem+json"));
+        assert_eq!(refused.json()["code"], code, "{body}");
+    }
+    assert!(ada.activity_rows().is_empty());
+    let anonymous = ada.host.send("POST", "/api/users/activity", Some(r#"{"type":"help.opened"}"#));
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+}
+
+#[test]
+fn a_member_who_reports_too_often_is_told_when_to_retry() {
+    // Arrange
+    let limits = GENEROUS_RATE_LIMITS.replace("activity=100000/1", "activity=3/60");
+    let ada = ada_with(Mode::Reuse, &[("SPIN_VARIABLE_RATE_LIMITS", limits.as_str())]);
+
+    // Act
+    let answers: Vec<Reply> = (0..4).map(|_| ada.report(&json!({ "type": "dashboard.viewed" }))).collect();
+
+    // Assert
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [202, 202, 202, 429]);
+    assert_eq!(answers[3].json()["code"], "rate_limited");
+    let retry: u64 = answers[3].header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(ada.activity_rows().len(), 3);
+}
+
+/// Runs the operator's `vottery-admin` against the member's database.
+fn admin_tool(db: &Database, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(workspace().join("target/release/vottery-admin"))
+        .args(args)
+        .env("VOTTERY_DATABASE_URL", format!("host=127.0.0.1 user=postgres dbname={}", db.name))
+        .env("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!")
+        .output()
+        .unwrap()
+}
+
+fn roles_call(host: &Host, bearer: &str, method: &str, path: &str) -> Reply {
+    host.send_with(method, path, None, &[("authorization", bearer)])
+}
+
+#[test]
+fn the_operator_names_the_first_administrator_whose_grants_reach_the_next_access_token_and_are_checked_live() {
+    // Arrange
+    let mut ada = ada(Mode::Reuse);
+    let (grace_id, grace_bearer, grace_refresh) =
+        sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    let grace_roles = format!("/api/users/{grace_id}/roles");
+    let before = roles_call(&ada.host, &ada.bearer, "GET", &grace_roles);
+
+    // Act
+    let granted = admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]);
+
+    // Assert: refused before, allowed at once after (the grant is read live)
+    assert_eq!((before.status, before.json()["code"].as_str()), (403, Some("forbidden")), "{}", before.body);
+    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
+    assert!(
+        String::from_utf8_lossy(&granted.stdout).contains(&format!("granted user_admin for member {}", ada.user_id))
+    );
+    let listing = roles_call(&ada.host, &ada.bearer, "GET", &grace_roles);
+    assert_eq!(listing.status, 200, "{}", listing.body);
+    assert_eq!(listing.json(), json!({ "user_id": grace_id, "roles": [] }));
+    let bootstrap = ada.db.query("SELECT actor, subject, detail::text FROM audit.events WHERE action = 'role.granted'");
+    assert_eq!(bootstrap.len(), 1);
+    assert_eq!(bootstrap[0][0].as_deref(), Some("system"));
+    assert_eq!(bootstrap[0][1].as_deref(), Some(ada.user_id.as_str()));
+    assert!(bootstrap[0][2].as_deref().unwrap().contains("vottery-admin"));
+    assert_eq!(claims(&ada.bearer)["roles"], json!(["member"]));
+    (ada.bearer, ada.refresh) = refresh(&ada.host, DEVICE, &ada.refresh);
+    assert_eq!(claims(&ada.bearer)["roles"], json!(["member", "user_admin"]));
+
+    // Act: Ada grants Grace what she holds, and tries what she does not
+    let given = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/user_admin"));
+    let not_held = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/auditor"));
+    let unknown = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/root"));
+    let member = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/member"));
+
+    // Assert
+    assert_eq!(given.status, 200, "{}", given.body);
+    assert_eq!(given.json()["roles"][0]["role"], "user_admin");
+    assert_eq!(given.json()["roles"][0]["granted_by"], ada.user_id.as_str());
+    assert_eq!((not_held.status, not_held.json()["code"].as_str()), (403, Some("role_not_held")));
+    assert_eq!((unknown.status, unknown.json()["code"].as_str()), (404, Some("role_unknown")));
+    assert_eq!((member.status, member.json()["code"].as_str()), (400, Some("role_not_grantable")));
+    let (grace_bearer_now, _) = refresh(&ada.host, "web-grace-01", &grace_refresh);
+    assert_eq!(claims(&grace_bearer_now)["roles"], json!(["member", "user_admin"]));
+    assert_eq!(claims(&grace_bearer)["roles"], json!(["member"]));
+
+    // Act: Ada revokes Grace's role; Grace's token still claims it
+    let revoked = roles_call(&ada.host, &ada.bearer, "DELETE", &format!("{grace_roles}/user_admin"));
+    let ada_roles = format!("/api/users/{}/roles", ada.user_id);
+    let by_grace = roles_call(&ada.host, &grace_bearer_now, "PUT", &format!("{ada_roles}/user_admin"));
+    let again = roles_call(&ada.host, &ada.bearer, "DELETE", &format!("{grace_roles}/user_admin"));
+    let last = roles_call(&ada.host, &ada.bearer, "DELETE", &format!("{ada_roles}/user_admin"));
+    let tool_last = admin_tool(&ada.db, &["revoke", "--email", "ada@example.com", "--role", "user_admin"]);
+
+    // Assert
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert_eq!(revoked.json()["roles"], json!([]));
+    assert_eq!((by_grace.status, by_grace.json()["code"].as_str()), (403, Some("forbidden")), "{}", by_grace.body);
+    assert_eq!((again.status, again.json()["code"].as_str()), (404, Some("grant_not_found")));
+    assert_eq!((last.status, last.json()["code"].as_str()), (409, Some("last_user_admin")));
+    assert!(!tool_last.status.success());
+    let trail = ada.db.query(
+        "SELECT action, actor, subject FROM audit.events WHERE action IN ('role.granted', 'role.revoked') ORDER BY id",
+    );
+    let trail: Vec<Vec<Option<String>>> = trail;
+    assert_eq!(trail.len(), 3);
+    assert_eq!(trail[1][1].as_deref(), Some(format!("member:{}", ada.user_id).as_str()));
+    assert_eq!((trail[2][0].as_deref(), trail[2][2].as_deref()), (Some("role.revoked"), Some(grace_id.as_str())));
+    let live = ada.db.query("SELECT count(*) FROM users.role_grants WHERE revoked_at IS NULL");
+    assert_eq!(live[0][0].as_deref(), Some("1"));
+}
+
+#[test]
+fn two_administrators_revoking_each_other_at_once_leave_one_user_admin() {
+    // Arrange
+    let ada = ada(Mode::Reuse);
+    let (grace_id, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    for email in ["ada@example.com", "grace@example.com"] {
+        assert!(admin_tool(&ada.db, &["grant", "--email", email, "--role", "user_admin"]).status.success());
+    }
+    let barrier = std::sync::Barrier::new(2);
+
+    // Act
+    let revoke = |bearer: &str, target: &str| {
+        barrier.wait();
+        roles_call(&ada.host, bearer, "DELETE", &format!("/api/users/{target}/roles/user_admin")).status
+    };
+    let (by_ada, by_grace) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| revoke(&ada.bearer, &grace_id));
+        let second = scope.spawn(|| revoke(&grace_bearer, &ada.user_id));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+
+    // Assert
+    let mut statuses = [by_ada, by_grace];
+    statuses.sort_unstable();
+    assert!(statuses == [200, 403] || statuses == [200, 409], "{statuses:?}");
+    let live = ada.db.query("SELECT count(*) FROM users.role_grants WHERE role = 'user_admin' AND revoked_at IS NULL");
+    assert_eq!(live[0][0].as_deref(), Some("1"));
 }
