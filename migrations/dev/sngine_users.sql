@@ -17,10 +17,11 @@ CREATE TABLE IF NOT EXISTS public.users (
     user_registered timestamp    NOT NULL DEFAULT now()
 );
 
-INSERT INTO public.users (user_name, user_email, user_phone, user_firstname, user_lastname, user_activated, user_banned)
+INSERT INTO public.users (user_name, user_email, user_phone, user_firstname, user_lastname, user_gender,
+    user_birthdate, user_activated, user_banned)
 VALUES
-    ('ada',   'ada@example.com',   '+447912345678', 'Ada',   'Lovelace', '1', '0'),
-    ('grace', 'grace@example.com', '+16502530000',  'Grace', 'Hopper',   '1', '0'),
-    ('alan',  'alan@example.com',  '+447400123456', 'Alan',  'Turing',   '1', '1'),
-    ('edsger','edsger@example.com','+31612345678',  'Edsger','Dijkstra', '0', '0')
-ON CONFLICT (user_name) DO NOTHING;
+    ('ada',   'ada@example.com',   '+447912345678', 'Ada',   'Lovelace', 'female', '1988-03-02', '1', '0'),
+    ('grace', 'grace@example.com', '+16502530000',  'Grace', 'Hopper',   'Female', '1986-09-09', '1', '0'),
+    ('alan',  'alan@example.com',  '+447400123456', 'Alan',  'Turing',   'male',   '1982-06-23', '1', '1'),
+    ('edsger','edsger@example.com','+31612345678',  'Edsger','Dijkstra', 'male',   '1980-05-11', '0', '0')
+ON CONFLICT (user_name) DO UPDATE SET user_gender = EXCLUDED.user_gender, user_birthdate = EXCLUDED.user_birthdate;

@@ -349,10 +349,56 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Demographics (not built yet)
-         * @description Not built yet: with a valid access token this answers `501 not_implemented` (demographics). Nothing of the request but its access token is read.
+         * The member's demographic record
+         * @description Derived now and coarse: an age band from Sngine's birth date (which is read, never copied or shown), gender as Sngine records it (lower-cased), country and region of the member's most recently seen located device, the member's language; and whether they consent to demographic use. A consenting member's kept record is refreshed with it.
          */
         get: operations["getDemographics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/demographics/consent": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Consent to demographic use, or withdraw it
+         * @description `true` keeps the member's coarse record for the k-anonymous summary; `false` deletes it. Either writes an audit row (`demographics.consented`, `demographics.withdrawn`) in the same statement.
+         */
+        put: operations["putDemographicsConsent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/demographics/summary": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts over consenting members (auditors, election administrators)
+         * @description Consenting members counted by age band, gender and country; a cell of fewer than `k` members (the `demographics_k` setting, default 10) is left out, so no individual can be singled out. Needs `demographics:read_summary` (`auditor`, `election_admin`), checked against the caller's grants in the database.
+         */
+        get: operations["getDemographicsSummary"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1059,6 +1105,34 @@ export interface components {
          * @enum {string}
          */
         NameSource: "member" | "sngine" | "none";
+        Demographics: {
+            age_band: components["schemas"]["AgeBand"];
+            gender: string | null;
+            country: string | null;
+            region: string | null;
+            language: string | null;
+            consent: {
+                demographic_use: boolean;
+                /** Format: date-time */
+                consented_at: string | null;
+            };
+        };
+        /** @enum {string|null} */
+        AgeBand: "under_18" | "18-24" | "25-34" | "35-44" | "45-54" | "55-64" | "65+" | null;
+        ConsentUpdate: {
+            demographic_use: boolean;
+        };
+        DemographicsSummary: {
+            k: number;
+            cells: {
+                age_band: components["schemas"]["AgeBand"];
+                gender: string | null;
+                country: string | null;
+                members: number;
+            }[];
+            /** @description How many cells were left out (not how many members they held). */
+            suppressed_cells: number;
+        };
         RoleListing: {
             /** Format: uuid */
             user_id: string;
@@ -1137,6 +1211,7 @@ export interface components {
          *     - `credential_rejected`: the authenticator's answer contradicts the request
          *     - `credential_unknown`: the credential is not registered to this member on this device
          *     - `csrf_origin_refused`: the refresh token came in the cookie from a page the API does not trust (an `Origin` that is neither in `cors_origins` nor the API's own, or no `Origin` without `Sec-Fetch-Site: same-origin`); nothing was changed
+         *     - `demographics_too_few`: every cell of the summary holds fewer than `k` members
          *     - `dependency_unavailable`: a service this one depends on is unavailable; nothing was changed
          *     - `device_mismatch`: the refresh token belongs to another device
          *     - `device_not_found`: no such device of the member's
@@ -1177,7 +1252,6 @@ export interface components {
          *     - `missing_field`: a required member is missing
          *     - `no_active_key`: no active key of the purpose could be created
          *     - `no_passkey`: this device has no passkey; enrol one first
-         *     - `not_implemented`: the capability behind this route is not built yet
          *     - `origin_not_allowed`: the origin is not one of `passkey_origins` or of the Android apps
          *     - `payload_too_large`: the body is larger than the route accepts (the gateway refuses a declared `Content-Length` over 64 KiB; the services read at most 16 KiB of JSON, 60 KiB for the two ceremony answers)
          *     - `phone_country_not_allowed`: SMS cannot be sent to the phone's country (`sms_countries` of `otp_policy`)
@@ -1230,7 +1304,7 @@ export interface components {
          *     - `user_not_verified`: the user was not verified (a biometric or PIN is required)
          * @enum {string}
          */
-        ProblemCode: "activity_details_too_large" | "activity_time_out_of_range" | "activity_type_unknown" | "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "grant_not_found" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "last_user_admin" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "not_implemented" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "precondition_failed" | "precondition_required" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "role_not_grantable" | "role_not_held" | "role_unknown" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_found" | "user_not_present" | "user_not_verified";
+        ProblemCode: "activity_details_too_large" | "activity_time_out_of_range" | "activity_type_unknown" | "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "demographics_too_few" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "grant_not_found" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "last_user_admin" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "precondition_failed" | "precondition_required" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "role_not_grantable" | "role_not_held" | "role_unknown" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_found" | "user_not_present" | "user_not_verified";
         Health: {
             /** @enum {string} */
             service: "auth" | "users" | "security" | "devices";
@@ -3834,19 +3908,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            400: components["responses"]["InvalidHost"];
-            401: components["responses"]["AccessTokenRefused"];
-            413: components["responses"]["PayloadTooLarge"];
-            414: components["responses"]["UriTooLong"];
-            429: components["responses"]["RateLimited"];
-            431: components["responses"]["RequestHeaderFieldsTooLarge"];
-            500: components["responses"]["InternalError"];
+            /** @description The record. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Demographics"];
+                };
+            };
             /**
-             * @description Not implemented.
+             * @description Bad request.
              *
-             *     - `not_implemented`: the capability is not built yet: every call with a valid access token answers this
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
              */
-            501: {
+            400: {
                 headers: {
                     "x-request-id": components["headers"]["RequestId"];
                     [name: string]: unknown;
@@ -3854,15 +3931,42 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @constant */
-                        status: 501;
+                        status: 400;
                         /** @enum {string} */
-                        code: "not_implemented";
+                        code: "invalid_host";
                     };
                 };
             };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: the access token names no Vottery user (the member was erased)
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
+                };
+            };
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
             /**
              * @description Service unavailable.
              *
+             *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was changed
+             *     - `dependency_unavailable`: the security service (the member's data key) or the devices service (the place) is unavailable; nothing was changed
+             *     - `misconfigured`: `demographics_k` does not parse
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
              *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
@@ -3877,7 +3981,218 @@ export interface operations {
                         /** @constant */
                         status: 503;
                         /** @enum {string} */
-                        code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                        code: "storage_unavailable" | "dependency_unavailable" | "misconfigured" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    putDemographicsConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentUpdate"];
+            };
+        };
+        responses: {
+            /** @description The record and the consent as they now are. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Demographics"];
+                };
+            };
+            /**
+             * @description Bad request.
+             *
+             *     - `malformed_json`: the body is not valid JSON (or could not be read)
+             *     - `unknown_field`: the body has a member the route does not take
+             *     - `missing_field`: `demographic_use` is missing
+             *     - `invalid_field`: the body is not an object or `demographic_use` is not a boolean
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
+             */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 400;
+                        /** @enum {string} */
+                        code: "malformed_json" | "unknown_field" | "missing_field" | "invalid_field" | "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: the access token names no Vottery user (the member was erased)
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was changed
+             *     - `dependency_unavailable`: the security service (the member's data key) or the devices service (the place) is unavailable; nothing was changed
+             *     - `misconfigured`: `demographics_k` does not parse
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "dependency_unavailable" | "misconfigured" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    getDemographicsSummary: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cells of at least `k` members. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DemographicsSummary"];
+                };
+            };
+            /**
+             * @description Bad request.
+             *
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
+             */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 400;
+                        /** @enum {string} */
+                        code: "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            /**
+             * @description Forbidden.
+             *
+             *     - `forbidden`: the caller's live grants do not give `demographics:read_summary`
+             */
+            403: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 403;
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            414: components["responses"]["UriTooLong"];
+            /**
+             * @description Unprocessable content.
+             *
+             *     - `demographics_too_few`: every cell holds fewer than `k` consenting members: nothing can be shown
+             */
+            422: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 422;
+                        /** @enum {string} */
+                        code: "demographics_too_few";
+                    };
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was changed
+             *     - `dependency_unavailable`: the security service (the member's data key) or the devices service (the place) is unavailable; nothing was changed
+             *     - `misconfigured`: `demographics_k` does not parse
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "dependency_unavailable" | "misconfigured" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
                     };
                 };
             };

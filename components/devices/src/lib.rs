@@ -27,6 +27,7 @@ enum Endpoint {
     RefreshSession,
     RevokeSessionByToken,
     RegisterDevice,
+    PlaceOf,
     CurrentSession,
     RevokeOthers,
 }
@@ -45,6 +46,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Post, "/internal/sessions/refresh", Endpoint::RefreshSession),
     Route::new(Post, "/internal/sessions/revoke", Endpoint::RevokeSessionByToken),
     Route::new(Post, "/internal/devices", Endpoint::RegisterDevice),
+    Route::new(Post, "/internal/devices/place", Endpoint::PlaceOf),
 ];
 
 #[http_service]
@@ -73,6 +75,10 @@ async fn handle(request: Request) -> kit::Response {
         },
         RegisterDevice => match kit::json_body(request, kit::MAX_JSON_BODY).await {
             Ok(body) => respond(registry::register(body).await),
+            Err(e) => respond(Err(e.into())),
+        },
+        PlaceOf => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => respond(registry::place(body).await),
             Err(e) => respond(Err(e.into())),
         },
         Register | List | Update | Remove | Sessions | CurrentSession | RevokeSession | RevokeOthers => {

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
 use spin_sdk::wasip3::clocks::monotonic_clock;
 use vottery_component_kit::contracts::auth::RemovePasskeys;
-use vottery_component_kit::contracts::devices::{ClientHints, RegisterDevice, RegisteredDevice, Sighting, Software};
+use vottery_component_kit::contracts::devices::{
+    ClientHints, Place, PlaceOf, RegisterDevice, RegisteredDevice, Sighting, Software,
+};
 use vottery_component_kit::crypto::digest;
 use vottery_component_kit::{self as kit};
 use vottery_devices_core::{DeviceError, Report, classify, fingerprint_material};
@@ -326,4 +328,25 @@ pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<ki
         "removed_passkeys": passkeys.removed,
     });
     Ok(kit::json(200, &reply))
+}
+
+/// `POST /internal/devices/place` (from `users`, for demographics): the
+/// country and region of the member's most recently seen located device.
+pub async fn place(body: PlaceOf) -> Result<kit::Response, DeviceError> {
+    if !valid_user(&body.user_id) {
+        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
+    }
+    let rows = kit::pg::rows(
+        &member_db().await?,
+        "SELECT country, region FROM devices.devices WHERE user_id = $1::text::uuid AND country IS NOT NULL \
+         ORDER BY last_seen_at DESC LIMIT 1",
+        vec![ParameterValue::Str(body.user_id)],
+    )
+    .await
+    .map_err(storage)?;
+    let place = match rows.first() {
+        Some(row) => Place { country: column(row, 0)?, region: column(row, 1)? },
+        None => Place::default(),
+    };
+    Ok(kit::json(200, &place))
 }

@@ -6,10 +6,11 @@
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
-use vottery_component_kit::{self as kit, Method::*, Problem, Route, Router};
+use vottery_component_kit::{self as kit, Method::*, Route, Router};
 
 mod accounts;
 mod activity;
+mod demographics;
 mod profile;
 mod roles;
 mod store;
@@ -20,6 +21,8 @@ enum Endpoint {
     GetProfile,
     PutProfile,
     Demographics,
+    Consent,
+    DemographicsSummary,
     Activity,
     Match,
     Link,
@@ -34,6 +37,8 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Get, "/api/users/profile", Endpoint::GetProfile),
     Route::new(Put, "/api/users/profile", Endpoint::PutProfile),
     Route::new(Get, "/api/users/demographics", Endpoint::Demographics),
+    Route::new(Put, "/api/users/demographics/consent", Endpoint::Consent),
+    Route::new(Get, "/api/users/demographics/summary", Endpoint::DemographicsSummary),
     Route::new(Post, "/api/users/activity", Endpoint::Activity),
     Route::new(Post, "/internal/match", Endpoint::Match),
     Route::new(Get, "/api/users/:id/roles", Endpoint::Roles),
@@ -72,7 +77,9 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::Revoke => roles::delete(request, &id, &role).await,
         Endpoint::GetProfile => profile::get(request).await,
         Endpoint::PutProfile => profile::put(request).await,
-        Endpoint::Demographics => return kit::problem(&Problem::not_implemented("demographics")),
+        Endpoint::Demographics => demographics::get(request).await,
+        Endpoint::Consent => demographics::consent(request).await,
+        Endpoint::DemographicsSummary => demographics::summary(request).await,
         Endpoint::Activity => activity::record(request).await,
     };
     kit::respond("users", &request_id, result)

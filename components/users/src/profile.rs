@@ -68,6 +68,13 @@ pub async fn json_object<T: serde::de::DeserializeOwned>(request: Request, limit
     Ok(vottery_validate::parse_json::<T>(&bytes, limit)?)
 }
 
+/// The member's row and their own fields, opened.
+pub async fn profile_with_key(user: &UserId) -> Result<(ProfileRow, OwnFields), UsersError> {
+    let (row, key) = load(user).await?;
+    let own = own_fields(user, &row, &key)?;
+    Ok((row, own))
+}
+
 /// The member's row and their data key, opened.
 async fn load(user: &UserId) -> Result<(ProfileRow, DataKey), UsersError> {
     let db = store::open().await?;

@@ -81,7 +81,7 @@ pub async fn delete(request: Request, id: &str, role: &str) -> Result<kit::Respo
 
 /// The caller (from the gateway) and their live roles, read from the
 /// database; refused unless they hold `permission`.
-async fn caller_with(
+pub async fn caller_with(
     request: &Request,
     permission: Permission,
 ) -> Result<(Connection, (UserId, Vec<Role>)), UsersError> {

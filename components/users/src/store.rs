@@ -5,6 +5,9 @@ use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
 use vottery_component_kit as kit;
 use vottery_users_core::UsersError;
 use vottery_users_core::activity::Activity;
+use vottery_users_core::demographics::Cell;
+
+use crate::demographics::Record;
 use vottery_users_core::profile::{SngineNames, Times};
 
 fn storage(e: impl std::fmt::Debug) -> UsersError {
@@ -39,6 +42,10 @@ pub struct ProfileRow {
     /// 0 before the first edit.
     pub version: i64,
     pub times: Times,
+    /// Sngine's, `YYYY-MM-DD`: read for the age band, never kept.
+    pub birth_date: Option<String>,
+    /// As Sngine records it.
+    pub gender: Option<String>,
 }
 
 /// One query: the account, its Sngine names (through the view) and the
@@ -47,7 +54,8 @@ pub async fn profile(db: &Connection, user_id: &str) -> Result<Option<ProfileRow
     const SQL: &str = "SELECT a.sngine_user_id, a.email_sealed, a.phone_sealed, a.data_key_kid, \
          a.data_key_wrapped, s.username, s.first_name, s.last_name, p.sealed, coalesce(p.version, 0), \
          to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-         to_char(greatest(a.updated_at, p.updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+         to_char(greatest(a.updated_at, p.updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+         s.birth_date::text, s.gender \
          FROM users.accounts a \
          LEFT JOIN users.sngine_accounts s ON s.sngine_user_id = a.sngine_user_id \
          LEFT JOIN users.profiles p ON p.user_id = a.id \
@@ -65,6 +73,8 @@ pub async fn profile(db: &Connection, user_id: &str) -> Result<Option<ProfileRow
         own_sealed: column(row, 8)?,
         version: column(row, 9)?,
         times: Times { created_at: column(row, 10)?, updated_at: column(row, 11)? },
+        birth_date: column(row, 12)?,
+        gender: column(row, 13)?,
     }))
 }
 
@@ -215,4 +225,73 @@ pub async fn revoke(db: &Connection, by: &str, user_id: &str, role: &str) -> Res
         ParameterValue::Str(role.to_owned()),
     ];
     Ok(!kit::pg::rows(db, SQL, params).await.map_err(storage)?.is_empty())
+}
+
+fn record_params(user_id: &str, record: &Record) -> Vec<ParameterValue> {
+    let text = |v: Option<&str>| v.map_or(ParameterValue::DbNull, |t| ParameterValue::Str(t.to_owned()));
+    vec![
+        ParameterValue::Str(user_id.to_owned()),
+        text(record.age_band),
+        text(record.gender.as_deref()),
+        text(record.country.as_deref()),
+        text(record.region.as_deref()),
+        text(record.language.as_deref()),
+    ]
+}
+
+/// A consenting member's kept record brought up to date; when they
+/// consented, or `None` when they have not (nothing is written).
+pub async fn refresh_demographics(
+    db: &Connection,
+    user_id: &str,
+    record: &Record,
+) -> Result<Option<String>, UsersError> {
+    const SQL: &str = "UPDATE users.demographic_records SET age_band = $2, gender = $3, country = $4, region = $5, \
+         language = $6, updated_at = now() WHERE user_id = $1::text::uuid \
+         RETURNING to_char(consented_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+    let rows = kit::pg::rows(db, SQL, record_params(user_id, record)).await.map_err(storage)?;
+    rows.first().map(|row| column(row, 0)).transpose()
+}
+
+/// Consent given (or renewed): the record kept, with its
+/// `demographics.consented` audit row in the same statement; when.
+pub async fn consent_demographics(db: &Connection, user_id: &str, record: &Record) -> Result<String, UsersError> {
+    const SQL: &str = "WITH r AS (INSERT INTO users.demographic_records \
+             (user_id, age_band, gender, country, region, language) VALUES ($1::text::uuid, $2, $3, $4, $5, $6) \
+             ON CONFLICT (user_id) DO UPDATE SET age_band = EXCLUDED.age_band, gender = EXCLUDED.gender, \
+             country = EXCLUDED.country, region = EXCLUDED.region, language = EXCLUDED.language, updated_at = now() \
+             RETURNING consented_at) \
+         SELECT to_char(r.consented_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             audit.append('member:' || $1::text, 'demographics.consented', $1::text, 'ok', '{}'::jsonb)::text FROM r";
+    let rows = kit::pg::rows(db, SQL, record_params(user_id, record)).await.map_err(storage)?;
+    let row = rows.first().ok_or(UsersError::UserNotFound)?;
+    column(row, 0)
+}
+
+/// Consent withdrawn: the record deleted, with its `demographics.withdrawn`
+/// audit row (written whether or not there was a record).
+pub async fn withdraw_demographics(db: &Connection, user_id: &str) -> Result<(), UsersError> {
+    const SQL: &str = "WITH d AS (DELETE FROM users.demographic_records WHERE user_id = $1::text::uuid RETURNING 1) \
+         SELECT audit.append('member:' || $1::text, 'demographics.withdrawn', $1::text, 'ok', \
+             jsonb_build_object('had_record', (SELECT count(*) FROM d) > 0))::text";
+    kit::pg::rows(db, SQL, vec![ParameterValue::Str(user_id.to_owned())]).await.map_err(storage)?;
+    Ok(())
+}
+
+/// Consenting members counted by age band, gender and country.
+pub async fn demographic_cells(db: &Connection) -> Result<Vec<Cell>, UsersError> {
+    const SQL: &str = "SELECT age_band, gender, country, count(*) FROM users.demographic_records \
+         GROUP BY age_band, gender, country ORDER BY age_band, gender, country";
+    let rows = kit::pg::rows(db, SQL, Vec::new()).await.map_err(storage)?;
+    rows.iter()
+        .map(|row| {
+            let members: i64 = column(row, 3)?;
+            Ok(Cell {
+                age_band: column(row, 0)?,
+                gender: column(row, 1)?,
+                country: column(row, 2)?,
+                members: u64::try_from(members).unwrap_or_default(),
+            })
+        })
+        .collect()
 }

@@ -20,6 +20,7 @@
 //! | `POST /internal/decrypt` | `security` | services holding sealed data | [`security::Decrypt`] | [`security::Decrypted`] |
 //! | `POST /internal/sign` | `security` | services signing receipts | [`security::Sign`] | [`security::Signed`] |
 //! | `POST /internal/devices` | `devices` | `auth` (enrolment) | [`devices::RegisterDevice`] | [`devices::RegisteredDevice`] |
+//! | `POST /internal/devices/place` | `devices` | `users` (demographics) | [`devices::PlaceOf`] | [`devices::Place`] |
 //! | `POST /internal/sessions` | `devices` | `auth` (enrolment, sign-in) | [`devices::OpenSession`] | [`devices::OpenedSession`] |
 //! | `POST /internal/sessions/refresh` | `devices` | `auth` (refresh-token) | [`devices::RefreshSession`] | [`devices::RefreshedSession`] |
 //! | `POST /internal/sessions/revoke` | `devices` | `auth` (logout) | [`devices::RevokeSession`] | [`devices::RevokedSession`] |
@@ -456,6 +457,27 @@ pub mod devices {
         type Answer = RegisteredDevice;
     }
 
+    /// Where a member's devices were last seen: the country and region of
+    /// the most recently seen device that was located.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PlaceOf {
+        pub user_id: String,
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Place {
+        pub country: Option<String>,
+        pub region: Option<String>,
+    }
+
+    impl Call for PlaceOf {
+        const SERVICE: &'static str = "devices";
+        const PATH: &'static str = "/internal/devices/place";
+        type Answer = Place;
+    }
+
     /// Opens a session with its first refresh token (its SHA-256,
     /// base64url); with `seen`, the device's sighting in the same statement,
     /// which also requires the device to be the member's (`409` if not).
@@ -605,6 +627,7 @@ mod tests {
             security::Decrypt::PATH,
             security::Sign::PATH,
             devices::RegisterDevice::PATH,
+            devices::PlaceOf::PATH,
             devices::OpenSession::PATH,
             devices::RefreshSession::PATH,
             devices::RevokeSession::PATH,

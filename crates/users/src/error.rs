@@ -36,6 +36,8 @@ pub enum UsersError {
     GrantNotFound,
     #[error("the last user_admin keeps the role: grant it to another member first")]
     LastUserAdmin,
+    #[error("every cell of the summary holds fewer than {0} consenting members: nothing can be shown")]
+    SummarySuppressed(u32),
     #[error("the service is misconfigured: {0}")]
     Misconfigured(String),
     #[error("storage is unavailable: {0}")]
@@ -70,6 +72,7 @@ impl UsersError {
             Self::RoleNotGrantable => "role_not_grantable",
             Self::GrantNotFound => "grant_not_found",
             Self::LastUserAdmin => "last_user_admin",
+            Self::SummarySuppressed(_) => "demographics_too_few",
             Self::Misconfigured(_) => "misconfigured",
             Self::Storage(_) => "storage_unavailable",
             Self::Dependency(_) => "dependency_unavailable",
@@ -101,6 +104,9 @@ impl UsersError {
             }
             Self::RoleNotGrantable => Problem::new(400, self.code(), "Bad request").with_detail(self.to_string()),
             Self::LastUserAdmin => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
+            Self::SummarySuppressed(_) => {
+                Problem::new(422, self.code(), "Unprocessable content").with_detail(self.to_string())
+            }
             Self::Misconfigured(_) => {
                 Problem::new(503, self.code(), "Service unavailable").with_detail("the service is misconfigured")
             }
@@ -136,6 +142,7 @@ mod tests {
             (UsersError::RoleNotGrantable, 400, "role_not_grantable"),
             (UsersError::GrantNotFound, 404, "grant_not_found"),
             (UsersError::LastUserAdmin, 409, "last_user_admin"),
+            (UsersError::SummarySuppressed(10), 422, "demographics_too_few"),
             (UsersError::Misconfigured("activity_types at 10.0.0.1".into()), 503, "misconfigured"),
             (UsersError::Storage("pg at 10.0.0.1".into()), 503, "storage_unavailable"),
             (UsersError::Dependency("security".into()), 503, "dependency_unavailable"),

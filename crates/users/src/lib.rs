@@ -1,6 +1,7 @@
 //! The users service's logic, free of any platform: whether a visitor's
 //! email and phone belong to one active Sngine account, and members'
-//! profiles ([`profile`]) and the activity they report ([`activity`]).
+//! profiles ([`profile`]), the activity they report ([`activity`]) and
+//! their demographics ([`demographics`]).
 //!
 //! Sngine stores phones as its members typed them (`+44 7912 345678`,
 //! `0044...`, `07912 345678`); the visitor's number is checked E.164, so a
@@ -147,6 +148,7 @@ mod tests {
 }
 
 pub mod activity;
+pub mod demographics;
 mod error;
 pub mod profile;
 pub use error::UsersError;

@@ -467,3 +467,112 @@ fn two_administrators_revoking_each_other_at_once_leave_one_user_admin() {
     let live = ada.db.query("SELECT count(*) FROM users.role_grants WHERE role = 'user_admin' AND revoked_at IS NULL");
     assert_eq!(live[0][0].as_deref(), Some("1"));
 }
+
+impl Member {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let body = body.map(Value::to_string);
+        self.host.send_with(method, path, body.as_deref(), &[("authorization", self.bearer.as_str())])
+    }
+
+    fn demographic_records(&self) -> Vec<Vec<Option<String>>> {
+        self.db.query("SELECT user_id::text, age_band, gender, country, language FROM users.demographic_records")
+    }
+}
+
+#[test]
+fn a_member_sees_their_coarse_demographics_and_consents_or_withdraws_with_an_audit_row() {
+    for mode in MODES {
+        // Arrange
+        let ada = ada(mode);
+        let tag = ada.get(&[]).header("etag").unwrap().to_owned();
+        assert_eq!(ada.put(&json!({ "language": "en-GB" }), Some(&tag)).status, 200);
+
+        // Act
+        let read = ada.call("GET", "/api/users/demographics", None);
+        let consented = ada.call("PUT", "/api/users/demographics/consent", Some(&json!({ "demographic_use": true })));
+        let kept = ada.demographic_records();
+        let withdrawn = ada.call("PUT", "/api/users/demographics/consent", Some(&json!({ "demographic_use": false })));
+
+        // Assert: derived, coarse, and the birth date nowhere
+        assert_eq!(read.status, 200, "{}", read.body);
+        let record = read.json();
+        assert_eq!(record["age_band"], "35-44");
+        assert_eq!(record["gender"], "female");
+        assert_eq!((record["country"].clone(), record["region"].clone()), (Value::Null, Value::Null));
+        assert_eq!(record["language"], "en-GB");
+        assert_eq!(record["consent"], json!({ "demographic_use": false, "consented_at": null }));
+        assert!(!read.body.contains("1988"));
+        assert_eq!(consented.status, 200, "{}", consented.body);
+        assert_eq!(consented.json()["consent"]["demographic_use"], true);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0][1..], [Some("35-44".into()), Some("female".into()), None, Some("en-GB".into())]);
+        assert_eq!(withdrawn.json()["consent"]["demographic_use"], false);
+        assert!(ada.demographic_records().is_empty());
+        let trail = ada.audit_rows("demographics.consented").len() + ada.audit_rows("demographics.withdrawn").len();
+        assert_eq!(trail, 2);
+    }
+}
+
+#[test]
+fn a_consent_that_is_not_a_boolean_is_refused_and_nothing_is_written() {
+    // Arrange
+    let ada = ada(Mode::Reuse);
+    let cases = [
+        (json!({ "demographic_use": "yes" }), "invalid_field"),
+        (json!({}), "missing_field"),
+        (json!({ "demographic_use": true, "share_with": "partners" }), "unknown_field"),
+    ];
+
+    for (body, code) in cases {
+        // Act
+        let refused = ada.call("PUT", "/api/users/demographics/consent", Some(&body));
+
+        // Assert
+        assert_eq!((refused.status, refused.json()["code"].as_str()), (400, Some(code)), "{body}");
+    }
+    assert!(ada.demographic_records().is_empty());
+    assert!(ada.audit_rows("demographics.consented").is_empty());
+}
+
+/// Ada and Grace consent (same band and gender, no located device: one
+/// cell of two); Ada is an auditor; the summary with minimum cell size `k`.
+fn summary_with_k(k: &str) -> (Member, Reply, Reply) {
+    let ada = ada_with(Mode::Reuse, &[("SPIN_VARIABLE_DEMOGRAPHICS_K", k)]);
+    let (_, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    let consent = json!({ "demographic_use": true }).to_string();
+    for bearer in [ada.bearer.as_str(), grace_bearer.as_str()] {
+        let given =
+            ada.host.send_with("PUT", "/api/users/demographics/consent", Some(&consent), &[("authorization", bearer)]);
+        assert_eq!(given.status, 200, "{}", given.body);
+    }
+    let as_member = ada.call("GET", "/api/users/demographics/summary", None);
+    assert!(admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "auditor"]).status.success());
+    let as_auditor = ada.call("GET", "/api/users/demographics/summary", None);
+    (ada, as_member, as_auditor)
+}
+
+#[test]
+fn the_summary_shows_a_cell_of_k_consenting_members_to_an_auditor_only() {
+    // Arrange, Act
+    let (_ada, as_member, as_auditor) = summary_with_k("2");
+
+    // Assert
+    assert_eq!((as_member.status, as_member.json()["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(as_auditor.status, 200, "{}", as_auditor.body);
+    assert_eq!(
+        as_auditor.json(),
+        json!({ "k": 2, "suppressed_cells": 0,
+                "cells": [{ "age_band": "35-44", "gender": "female", "country": null, "members": 2 }] })
+    );
+}
+
+#[test]
+fn a_summary_whose_every_cell_is_under_k_is_refused() {
+    // Arrange, Act: one cell of two members, k = 3
+    let (_ada, _, as_auditor) = summary_with_k("3");
+
+    // Assert
+    assert_eq!(as_auditor.status, 422, "{}", as_auditor.body);
+    assert_eq!(as_auditor.json()["code"], "demographics_too_few");
+    assert!(!as_auditor.body.contains("\"members\""));
+}
