@@ -11,6 +11,7 @@ use vottery_component_kit::{self as kit, Method::*, Route, Router};
 mod accounts;
 mod activity;
 mod demographics;
+mod directory;
 mod profile;
 mod roles;
 mod store;
@@ -22,6 +23,8 @@ enum Endpoint {
     PutProfile,
     Demographics,
     Consent,
+    Directory,
+    Member,
     DemographicsSummary,
     Activity,
     Match,
@@ -41,6 +44,8 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Get, "/api/users/demographics/summary", Endpoint::DemographicsSummary),
     Route::new(Post, "/api/users/activity", Endpoint::Activity),
     Route::new(Post, "/internal/match", Endpoint::Match),
+    Route::new(Get, "/api/users", Endpoint::Directory),
+    Route::new(Get, "/api/users/:id", Endpoint::Member),
     Route::new(Get, "/api/users/:id/roles", Endpoint::Roles),
     Route::new(Put, "/api/users/:id/roles/:role", Endpoint::Grant),
     Route::new(Delete, "/api/users/:id/roles/:role", Endpoint::Revoke),
@@ -72,6 +77,8 @@ async fn handle(request: Request) -> kit::Response {
             Ok(body) => roles::live(body).await,
             Err(e) => Err(e.into()),
         },
+        Endpoint::Directory => directory::list(request).await,
+        Endpoint::Member => directory::get(request, &id).await,
         Endpoint::Roles => roles::list(request, &id).await,
         Endpoint::Grant => roles::put(request, &id, &role).await,
         Endpoint::Revoke => roles::delete(request, &id, &role).await,

@@ -3,6 +3,7 @@
 
 use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
 use vottery_component_kit as kit;
+use vottery_component_kit::contracts::security::ContactDomain;
 use vottery_users_core::UsersError;
 use vottery_users_core::activity::Activity;
 use vottery_users_core::demographics::Cell;
@@ -294,4 +295,56 @@ pub async fn demographic_cells(db: &Connection) -> Result<Vec<Cell>, UsersError>
             })
         })
         .collect()
+}
+
+/// A member as the directory shows them.
+#[derive(serde::Serialize)]
+pub struct MemberRow {
+    pub user_id: String,
+    pub sngine_user_id: i64,
+    pub username: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn member_row(row: &[DbValue]) -> Result<MemberRow, UsersError> {
+    Ok(MemberRow {
+        user_id: column(row, 0)?,
+        sngine_user_id: column(row, 1)?,
+        username: column(row, 2)?,
+        created_at: column(row, 3)?,
+        updated_at: column(row, 4)?,
+    })
+}
+
+/// Up to `limit` members after `after`, in id order.
+pub async fn members_after(db: &Connection, after: Option<&str>, limit: i64) -> Result<Vec<MemberRow>, UsersError> {
+    const SQL: &str = "SELECT user_id, sngine_user_id, username, created_at, updated_at FROM users.directory \
+         WHERE $1::text IS NULL OR id > $1::text::uuid ORDER BY id LIMIT $2";
+    let after = after.map_or(ParameterValue::DbNull, |a| ParameterValue::Str(a.to_owned()));
+    let rows = kit::pg::rows(db, SQL, vec![after, ParameterValue::Int64(limit)]).await.map_err(storage)?;
+    rows.iter().map(|row| member_row(row)).collect()
+}
+
+/// One member by id.
+pub async fn member(db: &Connection, user_id: &str) -> Result<Option<MemberRow>, UsersError> {
+    const SQL: &str = "SELECT user_id, sngine_user_id, username, created_at, updated_at FROM users.directory \
+         WHERE id = $1::text::uuid";
+    let rows = kit::pg::rows(db, SQL, vec![ParameterValue::Str(user_id.to_owned())]).await.map_err(storage)?;
+    rows.first().map(|row| member_row(row)).transpose()
+}
+
+/// The member whose email (or phone) has this blind index.
+pub async fn member_by_index(
+    db: &Connection,
+    domain: ContactDomain,
+    index: Vec<u8>,
+) -> Result<Option<MemberRow>, UsersError> {
+    const BY_EMAIL: &str = "SELECT user_id, sngine_user_id, username, created_at, updated_at FROM users.directory \
+         WHERE email_index = $1";
+    const BY_PHONE: &str = "SELECT user_id, sngine_user_id, username, created_at, updated_at FROM users.directory \
+         WHERE phone_index = $1";
+    let sql = if domain == ContactDomain::Phone { BY_PHONE } else { BY_EMAIL };
+    let rows = kit::pg::rows(db, sql, vec![ParameterValue::Binary(index)]).await.map_err(storage)?;
+    rows.first().map(|row| member_row(row)).transpose()
 }

@@ -36,6 +36,8 @@ pub enum UsersError {
     GrantNotFound,
     #[error("the last user_admin keeps the role: grant it to another member first")]
     LastUserAdmin,
+    #[error("the cursor is not one this service gave out")]
+    CursorInvalid,
     #[error("every cell of the summary holds fewer than {0} consenting members: nothing can be shown")]
     SummarySuppressed(u32),
     #[error("the service is misconfigured: {0}")]
@@ -72,6 +74,7 @@ impl UsersError {
             Self::RoleNotGrantable => "role_not_grantable",
             Self::GrantNotFound => "grant_not_found",
             Self::LastUserAdmin => "last_user_admin",
+            Self::CursorInvalid => "cursor_invalid",
             Self::SummarySuppressed(_) => "demographics_too_few",
             Self::Misconfigured(_) => "misconfigured",
             Self::Storage(_) => "storage_unavailable",
@@ -102,6 +105,7 @@ impl UsersError {
             Self::RoleUnknown(_) | Self::GrantNotFound => {
                 Problem::new(404, self.code(), "Not found").with_detail(self.to_string())
             }
+            Self::CursorInvalid => Problem::new(400, self.code(), "Bad request").with_detail(self.to_string()),
             Self::RoleNotGrantable => Problem::new(400, self.code(), "Bad request").with_detail(self.to_string()),
             Self::LastUserAdmin => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
             Self::SummarySuppressed(_) => {
@@ -143,6 +147,7 @@ mod tests {
             (UsersError::GrantNotFound, 404, "grant_not_found"),
             (UsersError::LastUserAdmin, 409, "last_user_admin"),
             (UsersError::SummarySuppressed(10), 422, "demographics_too_few"),
+            (UsersError::CursorInvalid, 400, "cursor_invalid"),
             (UsersError::Misconfigured("activity_types at 10.0.0.1".into()), 503, "misconfigured"),
             (UsersError::Storage("pg at 10.0.0.1".into()), 503, "storage_unavailable"),
             (UsersError::Dependency("security".into()), 503, "dependency_unavailable"),

@@ -149,6 +149,7 @@ mod tests {
 
 pub mod activity;
 pub mod demographics;
+pub mod directory;
 mod error;
 pub mod profile;
 pub use error::UsersError;

@@ -576,3 +576,66 @@ fn a_summary_whose_every_cell_is_under_k_is_refused() {
     assert_eq!(as_auditor.json()["code"], "demographics_too_few");
     assert!(!as_auditor.body.contains("\"members\""));
 }
+
+#[test]
+fn an_administrator_finds_members_by_exact_contact_or_pages_through_them_and_never_sees_a_contact() {
+    // Arrange
+    let ada = ada(Mode::Reuse);
+    let (grace_id, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    assert!(admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]).status.success());
+    let mut ids = [ada.user_id.clone(), grace_id.clone()];
+    ids.sort();
+
+    // Act
+    let by_email = ada.call("GET", "/api/users?email=Grace%40Example.com", None);
+    let by_phone = ada.call("GET", "/api/users?phone=%2B16502530000", None);
+    let nobody = ada.call("GET", "/api/users?email=nobody%40example.com", None);
+    let first = ada.call("GET", "/api/users?limit=1", None);
+    let cursor = first.json()["next_cursor"].as_str().unwrap().to_owned();
+    let second = ada.call("GET", &format!("/api/users?limit=1&cursor={cursor}"), None);
+    let one = ada.call("GET", &format!("/api/users/{grace_id}"), None);
+    let unknown = ada.call("GET", "/api/users/00000000-0000-4000-8000-000000000000", None);
+    let as_member = ada.host.send_with("GET", "/api/users", None, &[("authorization", grace_bearer.as_str())]);
+
+    // Assert
+    for found in [&by_email, &by_phone] {
+        assert_eq!(found.status, 200, "{}", found.body);
+        assert_eq!(found.json()["members"].as_array().unwrap().len(), 1);
+        assert_eq!(found.json()["members"][0]["user_id"], grace_id.as_str());
+        assert_eq!(found.json()["members"][0]["username"], "grace");
+    }
+    assert_eq!(nobody.json(), json!({ "members": [], "next_cursor": null }));
+    assert_eq!(first.json()["members"][0]["user_id"], ids[0].as_str());
+    assert_eq!(second.json()["members"][0]["user_id"], ids[1].as_str());
+    assert_eq!(second.json()["next_cursor"], Value::Null);
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(one.json()["roles"], json!([]));
+    assert_eq!((unknown.status, unknown.json()["code"].as_str()), (404, Some("user_not_found")));
+    assert_eq!((as_member.status, as_member.json()["code"].as_str()), (403, Some("forbidden")));
+    for reply in [&by_email, &by_phone, &first, &second, &one] {
+        assert!(!reply.body.contains("@example.com") && !reply.body.contains("6502530000"), "{}", reply.body);
+    }
+}
+
+#[test]
+fn a_directory_query_that_mixes_repeats_or_tampers_is_refused() {
+    // Arrange
+    let ada = ada(Mode::Reuse);
+    assert!(admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]).status.success());
+    let cases = [
+        ("/api/users?cursor=bm90LWEtdXVpZA", "cursor_invalid"),
+        ("/api/users?email=a%40b.c&phone=%2B447912345678", "invalid_field"),
+        ("/api/users?limit=1000", "invalid_field"),
+        ("/api/users?limit=5&limit=6", "invalid_field"),
+        ("/api/users?email=not-an-address", "invalid_field"),
+        ("/api/users?role=user_admin", "unknown_field"),
+    ];
+
+    for (path, code) in cases {
+        // Act
+        let refused = ada.call("GET", path, None);
+
+        // Assert
+        assert_eq!((refused.status, refused.json()["code"].as_str()), (400, Some(code)), "{path}: {}", refused.body);
+    }
+}
