@@ -524,7 +524,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The member's history
+         * @description What the member's frontend reported and the security events of the audit log that name the member (devices registered or removed, sessions opened, refreshed or revoked, passkeys, profile edits, roles, consent), merged newest first, `limit` (1 to 100, default 20) at a time; `next_cursor` is the cursor of the next page (`null` on the last). Two queries.
+         */
+        get: operations["getActivity"];
         put?: never;
         /**
          * Record activity the frontend reports
@@ -1239,6 +1243,20 @@ export interface components {
             at?: string | null;
             /** @description At most 1,024 bytes as JSON. */
             details?: Record<string, never> | null;
+        };
+        ActivityPage: {
+            entries: {
+                /** @enum {string} */
+                source: "frontend" | "security";
+                /** @description The reported type, or the audit action. */
+                type: string;
+                /** Format: date-time */
+                at: string;
+                device_id: string | null;
+                /** @description What was reported; for a security event, its audit detail with its `outcome`. */
+                details: Record<string, never>;
+            }[];
+            next_cursor: string | null;
         };
         ActivityRecorded: {
             id: string;
@@ -4833,6 +4851,84 @@ export interface operations {
              * @description Service unavailable.
              *
              *     - `storage_unavailable`: PostgreSQL is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    getActivity: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string;
+                /** @description 1 to 100; 20 when absent. */
+                limit?: string;
+            };
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the history. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            /**
+             * @description Bad request.
+             *
+             *     - `unknown_field`: a query parameter the route does not take
+             *     - `invalid_field`: `limit` out of range, or a parameter given twice
+             *     - `cursor_invalid`: the cursor is not one this service gave out
+             *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
+             */
+            400: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 400;
+                        /** @enum {string} */
+                        code: "unknown_field" | "invalid_field" | "cursor_invalid" | "invalid_host";
+                    };
+                };
+            };
+            401: components["responses"]["AccessTokenRefused"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: PostgreSQL is unavailable
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
              *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)

@@ -27,6 +27,7 @@ enum Endpoint {
     Member,
     DemographicsSummary,
     Activity,
+    History,
     Match,
     Link,
     LiveRoles,
@@ -43,6 +44,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Put, "/api/users/demographics/consent", Endpoint::Consent),
     Route::new(Get, "/api/users/demographics/summary", Endpoint::DemographicsSummary),
     Route::new(Post, "/api/users/activity", Endpoint::Activity),
+    Route::new(Get, "/api/users/activity", Endpoint::History),
     Route::new(Post, "/internal/match", Endpoint::Match),
     Route::new(Get, "/api/users", Endpoint::Directory),
     Route::new(Get, "/api/users/:id", Endpoint::Member),
@@ -88,6 +90,7 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::Consent => demographics::consent(request).await,
         Endpoint::DemographicsSummary => demographics::summary(request).await,
         Endpoint::Activity => activity::record(request).await,
+        Endpoint::History => activity::list(request).await,
     };
     kit::respond("users", &request_id, result)
 }

@@ -7,6 +7,7 @@ use vottery_component_kit::contracts::security::ContactDomain;
 use vottery_users_core::UsersError;
 use vottery_users_core::activity::Activity;
 use vottery_users_core::demographics::Cell;
+use vottery_users_core::history::{Entry, Position, Source};
 
 use crate::demographics::Record;
 use vottery_users_core::profile::{SngineNames, Times};
@@ -107,26 +108,27 @@ pub async fn replace_profile(
     written.first().map(|row| column(row, 0)).transpose()
 }
 
-/// Records a report for the member (one INSERT); its id, or `None` when the
-/// member has no account.
+/// Records a report for the member (one INSERT); its id and time, or
+/// `None` when the member has no account.
 pub async fn record_activity(
     db: &Connection,
     user_id: &str,
     device_id: Option<&str>,
     activity: &Activity,
-) -> Result<Option<i64>, UsersError> {
+) -> Result<Option<(i64, String)>, UsersError> {
     const SQL: &str = "INSERT INTO users.activity (user_id, kind, occurred_at, device_id, details) \
-         SELECT a.id, $2, to_timestamp($3::bigint), $4, $5 FROM users.accounts a WHERE a.id = $1::text::uuid \
-         RETURNING id";
+         SELECT a.id, $2, coalesce(to_timestamp($3::bigint), now()), $4, $5 FROM users.accounts a \
+         WHERE a.id = $1::text::uuid \
+         RETURNING id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
     let params = vec![
         ParameterValue::Str(user_id.to_owned()),
         ParameterValue::Str(activity.kind.as_str().to_owned()),
-        ParameterValue::Int64(activity.at),
+        activity.at.map_or(ParameterValue::DbNull, ParameterValue::Int64),
         device_id.map_or(ParameterValue::DbNull, |d| ParameterValue::Str(d.to_owned())),
         ParameterValue::Jsonb(activity.details.clone().into_bytes()),
     ];
     let recorded = kit::pg::rows(db, SQL, params).await.map_err(storage)?;
-    recorded.first().map(|row| column(row, 0)).transpose()
+    recorded.first().map(|row| Ok((column(row, 0)?, column(row, 1)?))).transpose()
 }
 
 /// The live grants' roles of a member (unrevoked, unexpired).
@@ -347,4 +349,56 @@ pub async fn member_by_index(
     let sql = if domain == ContactDomain::Phone { BY_PHONE } else { BY_EMAIL };
     let rows = kit::pg::rows(db, sql, vec![ParameterValue::Binary(index)]).await.map_err(storage)?;
     rows.first().map(|row| member_row(row)).transpose()
+}
+
+/// Up to `limit` of the member's reports after `bound` (microseconds, id),
+/// newest first.
+pub async fn reported(
+    db: &Connection,
+    user_id: &str,
+    bound: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<Entry>, UsersError> {
+    const SQL: &str = "SELECT id, (extract(epoch FROM occurred_at) * 1000000)::bigint, kind, \
+         to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), device_id, details::text \
+         FROM users.activity WHERE user_id = $1::text::uuid AND ($2::bigint IS NULL \
+         OR (extract(epoch FROM occurred_at) * 1000000)::bigint < $2::bigint \
+         OR ((extract(epoch FROM occurred_at) * 1000000)::bigint = $2::bigint AND id < $3)) \
+         ORDER BY occurred_at DESC, id DESC LIMIT $4";
+    let rows = kit::pg::rows(db, SQL, history_params(user_id, bound, limit)).await.map_err(storage)?;
+    rows.iter().map(|row| entry(row, Source::Frontend, column(row, 4)?)).collect()
+}
+
+/// Up to `limit` of the member's security events after `bound`, newest
+/// first (`audit.member_events`).
+pub async fn security_events(
+    db: &Connection,
+    user_id: &str,
+    bound: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<Entry>, UsersError> {
+    const SQL: &str = "SELECT id, at_us, action, at_text, detail->>'device_id', \
+         (jsonb_build_object('outcome', outcome) || detail)::text \
+         FROM audit.member_events($1::text::uuid, $2::bigint, $3::bigint, $4::bigint::integer)";
+    let rows = kit::pg::rows(db, SQL, history_params(user_id, bound, limit)).await.map_err(storage)?;
+    rows.iter().map(|row| entry(row, Source::Security, column(row, 4)?)).collect()
+}
+
+fn history_params(user_id: &str, bound: Option<(i64, i64)>, limit: i64) -> Vec<ParameterValue> {
+    let (at, id) = bound.map_or((ParameterValue::DbNull, ParameterValue::DbNull), |(at, id)| {
+        (ParameterValue::Int64(at), ParameterValue::Int64(id))
+    });
+    vec![ParameterValue::Str(user_id.to_owned()), at, id, ParameterValue::Int64(limit)]
+}
+
+fn entry(row: &[DbValue], source: Source, device_id: Option<String>) -> Result<Entry, UsersError> {
+    let details: String = column(row, 5)?;
+    Ok(Entry {
+        position: Position { at: column(row, 1)?, source, id: column(row, 0)? },
+        source,
+        kind: column(row, 2)?,
+        at: column(row, 3)?,
+        device_id,
+        details: serde_json::from_str(&details).map_err(|e| UsersError::Internal(e.to_string()))?,
+    })
 }

@@ -86,8 +86,9 @@ impl ActivityTypes {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activity {
     pub kind: ActivityType,
-    /// Seconds since the Unix epoch.
-    pub at: i64,
+    /// Seconds since the Unix epoch, as the client said; `None`: when it
+    /// is received (the database's clock, to the microsecond).
+    pub at: Option<i64>,
     /// A JSON object of at most [`MAX_DETAILS`] bytes.
     pub details: String,
 }
@@ -96,13 +97,14 @@ impl Activity {
     pub fn parse(body: ActivityBody, types: &ActivityTypes, now: i64) -> Result<Self, UsersError> {
         let kind = types.get(&body.kind).ok_or_else(|| UsersError::ActivityTypeUnknown(truncated(&body.kind)))?;
         let at = match body.at.as_deref() {
-            None => now,
-            Some(text) => text
-                .parse::<jiff::Timestamp>()
-                .map_err(|_| ValidationError::InvalidField("`at` is not an RFC 3339 time".into()))?
-                .as_second(),
+            None => None,
+            Some(text) => Some(
+                text.parse::<jiff::Timestamp>()
+                    .map_err(|_| ValidationError::InvalidField("`at` is not an RFC 3339 time".into()))?
+                    .as_second(),
+            ),
         };
-        if at < now - MAX_PAST_SECONDS || at > now + MAX_FUTURE_SECONDS {
+        if at.is_some_and(|at| at < now - MAX_PAST_SECONDS || at > now + MAX_FUTURE_SECONDS) {
             return Err(UsersError::ActivityTimeOutOfRange);
         }
         let details = Value::Object(body.details.unwrap_or_default()).to_string();
@@ -136,7 +138,7 @@ mod tests {
     #[test]
     fn a_report_of_an_allowed_type_without_a_time_happened_now() -> Result<(), Box<dyn std::error::Error>> {
         let activity = Activity::parse(body("profile.viewed", None, None), &types()?, NOW)?;
-        assert_eq!((activity.kind.as_str(), activity.at, activity.details.as_str()), ("profile.viewed", NOW, "{}"));
+        assert_eq!((activity.kind.as_str(), activity.at, activity.details.as_str()), ("profile.viewed", None, "{}"));
         Ok(())
     }
 

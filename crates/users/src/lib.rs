@@ -151,5 +151,6 @@ pub mod activity;
 pub mod demographics;
 pub mod directory;
 mod error;
+pub mod history;
 pub mod profile;
 pub use error::UsersError;

@@ -639,3 +639,109 @@ fn a_directory_query_that_mixes_repeats_or_tampers_is_refused() {
         assert_eq!((refused.status, refused.json()["code"].as_str()), (400, Some(code)), "{path}: {}", refused.body);
     }
 }
+
+#[test]
+fn a_members_history_merges_their_reports_with_their_security_events_newest_first_a_page_at_a_time() {
+    for mode in MODES {
+        // Arrange: the sign-in wrote device.registered and session.opened;
+        // three reports follow, and a profile edit (profile.updated).
+        let ada = ada(mode);
+        for kind in ["dashboard.viewed", "profile.viewed", "help.opened"] {
+            assert_eq!(ada.report(&json!({ "type": kind })).status, 202);
+        }
+        let tag = ada.get(&[]).header("etag").unwrap().to_owned();
+        assert_eq!(ada.put(&json!({ "display_name": "Ada" }), Some(&tag)).status, 200);
+
+        // Act: pages of two
+        let mut pages = Vec::new();
+        let mut path = "/api/users/activity?limit=2".to_owned();
+        loop {
+            let page = ada.call("GET", &path, None);
+            assert_eq!(page.status, 200, "{}", page.body);
+            let body = page.json();
+            pages.push(body.clone());
+            match body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/api/users/activity?limit=2&cursor={cursor}"),
+                None => break,
+            }
+            assert!(pages.len() < 10, "the cursor does not advance");
+        }
+
+        // Assert
+        let entries: Vec<Value> = pages.iter().flat_map(|p| p["entries"].as_array().unwrap().clone()).collect();
+        let kinds: Vec<&str> = entries.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert!(pages.iter().all(|p| p["entries"].as_array().unwrap().len() <= 2));
+        assert_eq!(kinds.iter().filter(|k| k.contains('.')).count(), kinds.len());
+        for expected in [
+            "profile.updated",
+            "help.opened",
+            "profile.viewed",
+            "dashboard.viewed",
+            "session.opened",
+            "device.registered",
+        ] {
+            assert_eq!(kinds.iter().filter(|k| **k == expected).count(), 1, "{expected} in {kinds:?}");
+        }
+        let position = |kind: &str| kinds.iter().position(|k| *k == kind).unwrap();
+        assert!(position("profile.updated") < position("help.opened"));
+        assert!(position("help.opened") < position("profile.viewed"));
+        assert!(position("dashboard.viewed") < position("session.opened"));
+        let report = &entries[position("help.opened")];
+        assert_eq!((report["source"].as_str(), report["device_id"].as_str()), (Some("frontend"), Some(DEVICE)));
+        let event = &entries[position("session.opened")];
+        assert_eq!((event["source"].as_str(), event["details"]["outcome"].as_str()), (Some("security"), Some("ok")));
+        let times: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    }
+}
+
+#[test]
+fn a_history_cursor_that_was_tampered_with_is_refused_and_another_members_events_never_show() {
+    // Arrange
+    let ada = ada(Mode::Reuse);
+    let (_, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    assert_eq!(ada.report(&json!({ "type": "dashboard.viewed" })).status, 202);
+
+    // Act
+    let tampered = ada.call("GET", "/api/users/activity?cursor=MS45LjM", None);
+    let too_many = ada.call("GET", "/api/users/activity?limit=500", None);
+    let grace = ada.host.send_with("GET", "/api/users/activity", None, &[("authorization", grace_bearer.as_str())]);
+
+    // Assert
+    assert_eq!((tampered.status, tampered.json()["code"].as_str()), (400, Some("cursor_invalid")));
+    assert_eq!((too_many.status, too_many.json()["code"].as_str()), (400, Some("invalid_field")));
+    assert_eq!(grace.status, 200, "{}", grace.body);
+    let kinds: Vec<String> =
+        grace.json()["entries"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+    assert!(!kinds.iter().any(|k| k == "dashboard.viewed"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "session.opened"), "{kinds:?}");
+}
+
+#[test]
+fn the_retention_command_deletes_reports_received_before_the_period_and_keeps_the_rest() {
+    // Arrange: reports received 180 days and a minute ago, and 180 days
+    // less a minute ago
+    let ada = ada(Mode::Reuse);
+    for _ in 0..2 {
+        assert_eq!(ada.report(&json!({ "type": "dashboard.viewed" })).status, 202);
+    }
+    let ids: Vec<String> = ada.activity_rows().into_iter().map(|r| r[0].clone().unwrap()).collect();
+    ada.db.query(&format!(
+        "UPDATE users.activity SET received_at = now() - interval '180 days 1 minute' WHERE id = {}",
+        ids[0]
+    ));
+    ada.db.query(&format!(
+        "UPDATE users.activity SET received_at = now() - interval '179 days 23 hours 59 minutes' WHERE id = {}",
+        ids[1]
+    ));
+
+    // Act
+    let pruned = admin_tool(&ada.db, &["prune-activity", "--days", "180"]);
+
+    // Assert
+    assert!(pruned.status.success(), "{}", String::from_utf8_lossy(&pruned.stderr));
+    assert!(String::from_utf8_lossy(&pruned.stdout).contains("deleted 1 activity report"));
+    let left: Vec<String> = ada.activity_rows().into_iter().map(|r| r[0].clone().unwrap()).collect();
+    assert_eq!(left, [ids[1].clone()]);
+    assert_eq!(ada.audit_rows("activity.pruned").len(), 1);
+}

@@ -7,6 +7,7 @@
 //! ```text
 //! vottery-admin grant  --email ada@example.com --role user_admin
 //! vottery-admin revoke --email ada@example.com --role user_admin
+//! vottery-admin prune-activity --days 180
 //! ```
 
 use anyhow::{Context, Result, bail};
@@ -19,8 +20,9 @@ struct Cli {
     /// PostgreSQL connection string of a role that owns the database.
     #[arg(long, env = "VOTTERY_DATABASE_URL", default_value = "host=127.0.0.1 user=postgres dbname=vottery")]
     database_url: String,
-    /// The app's `contact_pepper` (the blind indexes' key).
-    #[arg(long, env = "SPIN_VARIABLE_CONTACT_PEPPER", hide_env_values = true)]
+    /// The app's `contact_pepper` (the blind indexes' key); needed by
+    /// `grant` and `revoke`.
+    #[arg(long, env = "SPIN_VARIABLE_CONTACT_PEPPER", hide_env_values = true, default_value = "")]
     contact_pepper: String,
     #[command(subcommand)]
     command: Command,
@@ -43,7 +45,18 @@ enum Command {
         #[arg(long)]
         role: String,
     },
+    /// Deletes the activity members reported that was received more than
+    /// `--days` days ago (the retention period; run it daily).
+    PruneActivity {
+        #[arg(long, default_value_t = 180)]
+        days: i32,
+    },
 }
+
+const PRUNE: &str = "WITH d AS (DELETE FROM users.activity WHERE received_at < now() - make_interval(days => $1) \
+         RETURNING 1) \
+     SELECT count(*), audit.append('system', 'activity.pruned', 'users.activity', 'ok', \
+         jsonb_build_object('days', $1, 'deleted', count(*), 'by', 'vottery-admin'))::text FROM d";
 
 const GRANT: &str = "WITH a AS (SELECT id FROM users.accounts WHERE email_index = $1), \
      g AS (INSERT INTO users.role_grants (user_id, role) SELECT id, $2 FROM a \
@@ -64,15 +77,25 @@ const REVOKE: &str = "WITH a AS (SELECT id FROM users.accounts WHERE email_index
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    if cli.contact_pepper.len() < 32 {
-        bail!("the contact pepper must be at least 32 bytes (SPIN_VARIABLE_CONTACT_PEPPER, as the app has it)");
-    }
     let config: tokio_postgres::Config = cli.database_url.parse().context("invalid --database-url")?;
     let (client, connection) = config.connect(tokio_postgres::NoTls).await.context("cannot connect to PostgreSQL")?;
     tokio::spawn(connection);
+    if let Command::PruneActivity { days } = cli.command {
+        if days < 1 {
+            bail!("--days is at least 1");
+        }
+        let row = client.query_one(PRUNE, &[&days]).await.context("the pruning failed")?;
+        let deleted: i64 = row.get(0);
+        println!("deleted {deleted} activity reports received more than {days} days ago");
+        return Ok(());
+    }
+    if cli.contact_pepper.len() < 32 {
+        bail!("the contact pepper must be at least 32 bytes (SPIN_VARIABLE_CONTACT_PEPPER, as the app has it)");
+    }
     let (email, role, sql, verb) = match &cli.command {
         Command::Grant { email, role } => (email, role, GRANT, "granted"),
         Command::Revoke { email, role } => (email, role, REVOKE, "revoked"),
+        Command::PruneActivity { .. } => return Ok(()),
     };
     let role = grantable(role)?;
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?;
