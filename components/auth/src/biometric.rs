@@ -423,7 +423,7 @@ async fn complete_enrolment(
              ON CONFLICT (credential_id) DO UPDATE SET device_id = EXCLUDED.device_id, public_key = EXCLUDED.public_key, \
              state = EXCLUDED.state, sign_count = EXCLUDED.sign_count, last_used_at = EXCLUDED.last_used_at, \
              clone_suspected_at = NULL WHERE auth.passkeys.user_id = EXCLUDED.user_id RETURNING user_id) \
-         SELECT audit.append('user:' || user_id::text, 'passkey.enrolled', $14, 'ok', $15) FROM p",
+         SELECT audit.append('member:' || user_id::text, 'passkey.enrolled', $14, 'ok', $15) FROM p",
         vec![
             ParameterValue::Binary(passkey.id.clone()),
             ParameterValue::Str(ceremony.user_id.clone()),
@@ -538,7 +538,7 @@ pub async fn assert(request: Request) -> Result<kit::Response, Fault> {
         &db,
         "WITH u AS (UPDATE auth.passkeys SET state = $3, sign_count = $4, backed_up = $5, \
              last_used_at = to_timestamp($6::bigint) WHERE credential_id = $1 AND state = $2 RETURNING user_id) \
-         SELECT audit.append('user:' || user_id::text, 'passkey.asserted', $7, 'ok', $8) FROM u",
+         SELECT audit.append('member:' || user_id::text, 'passkey.asserted', $7, 'ok', $8) FROM u",
         vec![
             ParameterValue::Binary(credential_id),
             ParameterValue::Binary(stored.state.clone()),
@@ -579,7 +579,7 @@ async fn flag_clone(
         db,
         "WITH u AS (UPDATE auth.passkeys SET clone_suspected_at = to_timestamp($2::bigint) \
              WHERE credential_id = $1 AND clone_suspected_at IS NULL RETURNING user_id) \
-         SELECT audit.append('user:' || user_id::text, 'passkey.clone_suspected', $3, 'refused', $4) FROM u",
+         SELECT audit.append('member:' || user_id::text, 'passkey.clone_suspected', $3, 'refused', $4) FROM u",
         vec![
             ParameterValue::Binary(id.to_vec()),
             ParameterValue::Int64(kit::now()),
@@ -602,7 +602,7 @@ pub async fn remove(request: Request) -> Result<kit::Response, Fault> {
     let removed = query(
         &db,
         "WITH d AS (DELETE FROM auth.passkeys WHERE device_id = $1 AND user_id = $2::text::uuid RETURNING credential_id) \
-         SELECT audit.append('user:' || $2, 'passkey.removed', encode(credential_id, 'base64'), 'ok', \
+         SELECT audit.append('member:' || $2, 'passkey.removed', encode(credential_id, 'base64'), 'ok', \
              jsonb_build_object('device_id', $1::text)) FROM d",
         vec![ParameterValue::Str(device.as_str().to_owned()), ParameterValue::Str(body.user_id.clone())],
     )

@@ -14,7 +14,7 @@ use vottery_auth_core::{
 use vottery_component_kit::contracts::security::{ENROLMENT_AUDIENCE, EnrolmentClaims, SignToken, TokenType};
 use vottery_component_kit::contracts::users;
 use vottery_component_kit::crypto::{aead, random};
-use vottery_component_kit::{self as kit};
+use vottery_component_kit::{self as kit, Actor};
 use vottery_validate::{Email, PhoneE164, ValidationError, decode_base64url, encode_base64url};
 
 use crate::delivery::{Outcome, deliver, exchange, sleep_us};
@@ -244,7 +244,8 @@ pub async fn send_otp(request: Request) -> Reply {
     let reason = matched.reason;
     let id = FlowId::from_random(random_array()?);
     if subject.is_none() && sending.reveal_unmatched {
-        audit(&db, "visitor", "otp.send", id.as_str(), "not_matched", &json!({ "reason": reason, "ip": ip })).await?;
+        audit(&db, &Actor::Visitor, "otp.send", id.as_str(), "not_matched", &json!({ "reason": reason, "ip": ip }))
+            .await?;
         return Err(AuthError::NotMatched);
     }
     let language = Language::choose(body.language.as_deref().unwrap_or(&accept_language), &sending.messages);
@@ -284,7 +285,7 @@ pub async fn send_otp(request: Request) -> Reply {
         (true, true) => "sent",
         (true, false) => "send_failed",
     };
-    audit(&db, "visitor", "otp.send", flow.id.as_str(), outcome, &detail).await?;
+    audit(&db, &Actor::Visitor, "otp.send", flow.id.as_str(), outcome, &detail).await?;
     let matched_kind = if subject.is_some() { "contact.matched" } else { "contact.not_matched" };
     let mut events = vec![event(matched_kind, &flow.id, now, json!({ "reason": reason }))];
     if subject.is_some() {
@@ -338,7 +339,7 @@ pub async fn resend_otp(request: Request) -> Reply {
     }
     let delivery = if flow.subject.is_some() { outcome_name(outcome) } else { "not_sent" };
     let detail = json!({ "channel": channel.as_str(), "ip": ip, "delivery": delivery });
-    audit(&db, "visitor", "otp.resend", id.as_str(), delivery, &detail).await?;
+    audit(&db, &Actor::Visitor, "otp.resend", id.as_str(), delivery, &detail).await?;
     if !store.replace(&loaded, &flow).await? {
         return Err(AuthError::ResendTooSoon { channel, retry_after: core.policy.resend_cooldown });
     }
@@ -404,14 +405,14 @@ pub async fn verify_otp(request: Request) -> Reply {
     let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
     let pair = loaded.flow.contact.clone();
     if let Err(locked) = store.reserve(&pair, codes.len(), &core.policy).await {
-        audit(&db, "visitor", "otp.verify", id.as_str(), locked.code(), &json!({ "ip": ip })).await?;
+        audit(&db, &Actor::Visitor, "otp.verify", id.as_str(), locked.code(), &json!({ "ip": ip })).await?;
         return Err(locked);
     }
     let mut tally = Tally { wrong: codes.len(), completed: false };
     let answer = check_codes(&core, &store, &db, &ip, &codes, loaded, now, &mut tally).await;
     let returned = codes.len().saturating_sub(tally.wrong);
     if store.settle(&pair, returned, tally.completed, &core.policy).await?.is_some() {
-        audit(&db, "system", "otp.lockout", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
+        audit(&db, &Actor::System, "otp.lockout", id.as_str(), "locked_out", &json!({ "ip": ip })).await?;
         store.publish(&event("otp.locked_out", &id, now, json!({}))).await;
     }
     answer
@@ -492,7 +493,7 @@ async fn check_codes(
         let detail = json!({
             "ip": ip, "email": flow.email.verified_at.is_some(), "sms": flow.sms.verified_at.is_some(), "wrong": wrong,
         });
-        audit(db, "visitor", "otp.verify", id.as_str(), outcome, &detail).await?;
+        audit(db, &Actor::Visitor, "otp.verify", id.as_str(), outcome, &detail).await?;
         if !store.replace(&loaded, &flow).await? {
             continue;
         }

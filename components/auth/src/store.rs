@@ -281,7 +281,7 @@ pub async fn audit_log() -> Result<Pg, AuthError> {
 /// Appends one event to the hash-chained audit log.
 pub async fn audit(
     db: &Pg,
-    actor: &str,
+    actor: &vottery_component_kit::Actor,
     action: &str,
     subject: &str,
     outcome: &str,

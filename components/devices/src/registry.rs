@@ -154,7 +154,16 @@ async fn register_seen(user_id: &str, device_id: &str, seen: &Sighting) -> Resul
     let Observed { kind, device, fingerprint, place, .. } = observed;
     if created {
         let detail = json!({ "kind": kind, "country": place["country"] });
-        kit::pg::audit(&db, user_id, "device.registered", device_id.as_str(), "ok", &detail).await.map_err(storage)?;
+        kit::pg::audit(
+            &db,
+            &kit::Actor::Member(user_id.to_owned()),
+            "device.registered",
+            device_id.as_str(),
+            "ok",
+            &detail,
+        )
+        .await
+        .map_err(storage)?;
         let event = json!({ "device_id": device_id.as_str(), "kind": kind, "country": place["country"] });
         crate::cache::publish("device.registered", event).await;
     }
@@ -293,7 +302,16 @@ pub async fn update(member: &crate::sessions::Member, body: UpdateBody) -> Resul
     let row = updated.first().ok_or(DeviceError::NotFound)?;
     let (name, trusted): (Option<String>, bool) = (column(row, 0)?, column(row, 1)?);
     let detail = json!({ "name": body.name.is_some(), "trusted": body.trusted });
-    kit::pg::audit(&db, &member.user_id, "device.updated", device_id.as_str(), "ok", &detail).await.map_err(storage)?;
+    kit::pg::audit(
+        &db,
+        &kit::Actor::Member(member.user_id.clone()),
+        "device.updated",
+        device_id.as_str(),
+        "ok",
+        &detail,
+    )
+    .await
+    .map_err(storage)?;
     Ok(kit::json(200, &json!({ "device_id": device_id.as_str(), "name": name, "trusted": trusted })))
 }
 
@@ -319,9 +337,16 @@ pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<ki
     let sessions = crate::sessions::revoke_device(member, device_id.as_str())
         .await
         .map_err(|e| DeviceError::Storage(e.to_string()))?;
-    kit::pg::audit(&db, &member.user_id, "device.removed", device_id.as_str(), "ok", &json!({ "sessions": sessions }))
-        .await
-        .map_err(storage)?;
+    kit::pg::audit(
+        &db,
+        &kit::Actor::Member(member.user_id.clone()),
+        "device.removed",
+        device_id.as_str(),
+        "ok",
+        &json!({ "sessions": sessions }),
+    )
+    .await
+    .map_err(storage)?;
     crate::cache::publish("device.removed", json!({ "device_id": device_id.as_str() })).await;
     let reply = json!({
         "device_id": device_id.as_str(), "removed": true, "revoked_sessions": sessions,

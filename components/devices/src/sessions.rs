@@ -56,7 +56,7 @@ async fn audit(
     outcome: &str,
     detail: &Value,
 ) -> Result<(), SessionError> {
-    kit::pg::audit(db, "auth", action, subject, outcome, detail).await.map_err(storage)
+    kit::pg::audit(db, &kit::Actor::Service("auth".into()), action, subject, outcome, detail).await.map_err(storage)
 }
 
 /// Opens the session, its first refresh token and its audit row, on the
@@ -68,7 +68,7 @@ macro_rules! open_on_d {
          FROM d RETURNING id, device_id), \
      t AS (INSERT INTO devices.refresh_tokens (hash, session_id, issued_at) \
          SELECT $4, id, to_timestamp($5::bigint) FROM s RETURNING session_id) \
- SELECT t.session_id::text, audit.append('auth', 'session.opened', t.session_id::text, 'ok', \
+ SELECT t.session_id::text, audit.append('service:auth', 'session.opened', t.session_id::text, 'ok', \
      jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id"
     };
 }

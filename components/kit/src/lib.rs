@@ -8,7 +8,7 @@ use http_body_util::{BodyExt, Limited};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::Request;
-pub use vottery_contracts::{self as contracts, Call, Refusal};
+pub use vottery_contracts::{self as contracts, Actor, Call, Refusal};
 pub use vottery_http::{ApiError, Match, Method, Params, Problem, Route, Router};
 pub use vottery_validate::{MAX_JSON_BODY, ValidationError};
 
@@ -300,14 +300,14 @@ pub mod pg {
     /// service is taken from the connection's role).
     pub async fn audit(
         db: &Connection,
-        actor: &str,
+        actor: &crate::Actor,
         action: &str,
         subject: &str,
         outcome: &str,
         detail: &serde_json::Value,
     ) -> Result<(), Error> {
         let params = vec![
-            ParameterValue::Str(actor.to_owned()),
+            ParameterValue::Str(actor.to_string()),
             ParameterValue::Str(action.to_owned()),
             ParameterValue::Str(subject.to_owned()),
             ParameterValue::Str(outcome.to_owned()),

@@ -226,7 +226,7 @@ impl Service {
         match self.store.rotate(&rotation).await {
             Ok(()) => {
                 let detail = json!({ "purpose": purpose.as_str(), "version": rotation.new.version });
-                self.store.audit("system", "key.created", &rotation.new.kid, "ok", &detail).await?;
+                self.store.audit(&kit::Actor::System, "key.created", &rotation.new.kid, "ok", &detail).await?;
                 Ok(rotation.new)
             }
             Err(SecurityError::Conflict) => self

@@ -175,7 +175,7 @@ impl Store {
     /// Appends to the hash-chained audit log.
     pub async fn audit(
         &self,
-        actor: &str,
+        actor: &vottery_component_kit::Actor,
         action: &str,
         subject: &str,
         outcome: &str,

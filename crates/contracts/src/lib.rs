@@ -40,6 +40,35 @@ pub trait Call: Serialize + DeserializeOwned {
     type Answer: Serialize + DeserializeOwned;
 }
 
+/// Who did what an audit row records: one vocabulary for every service.
+/// A statement that appends its audit row in SQL writes the same forms
+/// (`'member:' || user_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// Someone not signed in (steps 1 and 2, public routes).
+    Visitor,
+    /// The platform itself (lockouts, key creation, the operator's tools).
+    System,
+    /// A member, by Vottery user id.
+    Member(String),
+    /// A service of the app, by component name.
+    Service(String),
+    /// A member acting with an administrator's role, by user id.
+    Admin(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Visitor => f.write_str("visitor"),
+            Self::System => f.write_str("system"),
+            Self::Member(id) => write!(f, "member:{id}"),
+            Self::Service(name) => write!(f, "service:{name}"),
+            Self::Admin(id) => write!(f, "admin:{id}"),
+        }
+    }
+}
+
 /// What a refused call answered: the problem's status and stable code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
@@ -580,6 +609,21 @@ pub mod auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actors_are_written_in_one_vocabulary() {
+        let forms: Vec<String> = [
+            Actor::Visitor,
+            Actor::System,
+            Actor::Member("u1".into()),
+            Actor::Service("auth".into()),
+            Actor::Admin("u2".into()),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        assert_eq!(forms, ["visitor", "system", "member:u1", "service:auth", "admin:u2"]);
+    }
 
     #[test]
     fn an_answer_missing_a_field_does_not_parse() {

@@ -4,6 +4,8 @@
 //! call is audited. Minting tokens, data keys and blind indexes is for the
 //! services alone; managing keys for administrators alone.
 
+use vottery_contracts::Actor;
+
 use crate::SecurityError;
 
 /// Who is asking.
@@ -22,12 +24,12 @@ pub enum Caller {
 
 impl Caller {
     /// The actor recorded in the audit log.
-    pub fn actor(&self) -> String {
+    pub fn actor(&self) -> Actor {
         match self {
-            Self::Public => "public".to_owned(),
-            Self::Service(name) => format!("service:{name}"),
-            Self::Admin { subject } => format!("admin:{subject}"),
-            Self::Member { subject } => format!("member:{subject}"),
+            Self::Public => Actor::Visitor,
+            Self::Service(name) => Actor::Service(name.clone()),
+            Self::Admin { subject } => Actor::Admin(subject.clone()),
+            Self::Member { subject } => Actor::Member(subject.clone()),
         }
     }
 }
@@ -108,7 +110,7 @@ mod tests {
         for op in [Operation::Decrypt, Operation::Sign, Operation::ManageKeys, Operation::SignToken] {
             assert_eq!(authorize(op, &member).unwrap_err().code(), "forbidden");
         }
-        assert_eq!(admin.actor(), "admin:u1");
-        assert_eq!(service.actor(), "service:auth");
+        assert_eq!(admin.actor().to_string(), "admin:u1");
+        assert_eq!(service.actor().to_string(), "service:auth");
     }
 }
