@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { bundled } from "./bundle.mjs";
+import { codes, errorsDoc, errorsPath } from "./errors.mjs";
 
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const openapi = join(here, "..", "..", "openapi");
@@ -72,6 +73,19 @@ for (const file of ["openapi.yaml", "internal.yaml"]) {
   if (undeclared.length === 0 && unlisted.length === 0) {
     console.log(`${file}: ${declared.size} problem codes, each listed by a response`);
   }
+}
+
+// 4. docs/errors.md is current, and every code is snake_case.
+if (readFileSync(errorsPath, "utf8") !== errorsDoc()) {
+  console.error("docs/errors.md is stale: run `npm run generate` in clients/typescript and commit it.");
+  failed = true;
+} else {
+  console.log("docs/errors.md matches the descriptions");
+}
+const unshaped = [...codes().keys()].filter((code) => !/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/.test(code));
+if (unshaped.length > 0) {
+  console.error(`problem codes that are not snake_case: ${unshaped.join(", ")}`);
+  failed = true;
 }
 
 process.exit(failed ? 1 : 0);
