@@ -277,8 +277,13 @@ async fn open_session(
         Err(e) if matches!(e.refusal(), Some((409, _))) => return Err(PasskeyError::UnknownCredential.into()),
         Err(e) => return Err(session::chained("devices", e)),
     };
-    let opened =
-        Opened { user_id: user_id.to_owned(), session_id: opened.session_id, device_id: device_id.to_owned(), amr };
+    let opened = Opened {
+        user_id: user_id.to_owned(),
+        session_id: opened.session_id,
+        device_id: device_id.to_owned(),
+        amr,
+        auth_time: kit::now(),
+    };
     let in_cookie = report.native_app != Some(true);
     session::issue(&opened, &refresh, in_cookie, 201, extra).await
 }

@@ -161,7 +161,13 @@ pub async fn refresh(request: Request) -> Result<kit::Response, Fault> {
     let session = kit::call("auth", &rotate).await.map_err(|e| chained("devices", e))?;
     let amr = session.amr.iter().map(|a| Amr::parse(a)).collect::<Option<Vec<_>>>();
     let amr = amr.ok_or_else(|| AuthError::Dependency("devices answered an unknown amr".into()))?;
-    let opened = Opened { user_id: session.user_id, session_id: session.session_id, device_id: session.device_id, amr };
+    let opened = Opened {
+        user_id: session.user_id,
+        session_id: session.session_id,
+        device_id: session.device_id,
+        amr,
+        auth_time: session.auth_time,
+    };
     issue(&opened, &next, in_cookie, 200, Value::Null).await
 }
 
@@ -171,6 +177,8 @@ pub struct Opened {
     pub session_id: String,
     pub device_id: String,
     pub amr: Vec<Amr>,
+    /// When the passkey ceremony that opened the session took place.
+    pub auth_time: i64,
 }
 
 /// A fresh refresh token and its SHA-256 (what `devices` stores).
@@ -201,6 +209,7 @@ pub async fn issue(
         device_id: session.device_id.clone(),
         amr: session.amr.clone(),
         roles: roles.roles,
+        auth_time: session.auth_time,
     };
     let now = kit::now();
     let jti = encode_base64url(&random::bytes(16).map_err(crypto)?);

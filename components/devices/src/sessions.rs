@@ -229,6 +229,7 @@ pub async fn refresh(body: RefreshSession) -> Result<kit::Response, SessionError
             device_id: found.session.device_id,
             access_ttl: policy.access_ttl,
             refresh_ttl: policy.refresh_idle,
+            auth_time: found.session.created_at,
         };
         return Ok(kit::json(200, &refreshed));
     }

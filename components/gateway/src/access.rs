@@ -45,6 +45,9 @@ struct Claims {
     roles: Vec<String>,
     #[serde(default)]
     amr: Vec<String>,
+    /// Tokens issued before `auth_time` was added have none: 0.
+    #[serde(default)]
+    auth_time: i64,
     exp: i64,
 }
 
@@ -230,5 +233,6 @@ fn identity(claims: Claims) -> Identity {
         ("vottery-device", claims.did),
         ("vottery-roles", claims.roles.join(",")),
         ("vottery-amr", claims.amr.join(",")),
+        ("vottery-auth-time", claims.auth_time.to_string()),
     ]
 }

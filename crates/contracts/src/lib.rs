@@ -551,6 +551,9 @@ pub mod devices {
         pub amr: Vec<String>,
         pub access_ttl: i64,
         pub refresh_ttl: i64,
+        /// The session's creation (the passkey ceremony that opened it),
+        /// seconds since the epoch.
+        pub auth_time: i64,
     }
 
     impl Call for RefreshSession {

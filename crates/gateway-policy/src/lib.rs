@@ -32,8 +32,8 @@ pub const DEFAULT_HEADERS: &[(&str, &str)] = &[("cache-control", "no-store")];
 
 /// The verified identity the gateway passes downstream; stripped from every
 /// incoming request, so a service can trust them.
-pub const IDENTITY_HEADERS: [&str; 5] =
-    ["vottery-user", "vottery-session", "vottery-device", "vottery-roles", "vottery-amr"];
+pub const IDENTITY_HEADERS: [&str; 6] =
+    ["vottery-user", "vottery-session", "vottery-device", "vottery-roles", "vottery-amr", "vottery-auth-time"];
 
 /// Whether a request needs an access token: the component behind the
 /// gateway set `gateway_auth` to `required`, and the route is not its

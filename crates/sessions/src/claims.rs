@@ -37,6 +37,9 @@ pub struct AccessClaims {
     pub device_id: String,
     pub amr: Vec<Amr>,
     pub roles: Vec<String>,
+    /// When the member last proved themselves with the passkey (seconds
+    /// since the epoch): the session's creation, kept across refreshes.
+    pub auth_time: i64,
 }
 
 impl AccessClaims {
@@ -45,7 +48,7 @@ impl AccessClaims {
     pub fn to_json(&self, audience: &str, jti: &str, now: i64, ttl: i64) -> Value {
         json!({
             "sub": self.user_id, "aud": audience, "client_id": audience, "sid": self.session_id,
-            "did": self.device_id, "amr": self.amr, "roles": self.roles,
+            "did": self.device_id, "amr": self.amr, "roles": self.roles, "auth_time": self.auth_time,
             "iat": now, "nbf": now, "exp": now + ttl, "jti": jti,
         })
     }
@@ -63,11 +66,13 @@ mod tests {
             device_id: "d1".into(),
             amr: vec![Amr::EmailOtp, Amr::SmsOtp, Amr::PasskeyUv],
             roles: vec!["member".into()],
+            auth_time: 900,
         };
         let v = claims.to_json("vottery-dashboard", "j1", 1000, 600);
         assert_eq!(v["amr"], json!(["email-otp", "sms-otp", "passkey-uv"]));
         assert_eq!((v["sub"].as_str(), v["sid"].as_str(), v["did"].as_str()), (Some("u1"), Some("s1"), Some("d1")));
         assert_eq!((v["iat"].as_i64(), v["exp"].as_i64()), (Some(1000), Some(1600)));
+        assert_eq!(v["auth_time"].as_i64(), Some(900));
         assert!(v.get("iss").is_none());
         assert_eq!(Amr::parse("passkey-uv"), Some(Amr::PasskeyUv));
         assert_eq!(Amr::parse("password"), None);

@@ -118,8 +118,13 @@ fn register(manifest: &Path, base: &str) {
     let text = std::fs::read_to_string(manifest).unwrap_or_default();
     // The app's own manifest (and the variants tests write of it) serve the
     // description; fixture apps with a gateway in front of probes do not.
+    // A port is reused by later hosts: a base is the app's only while this
+    // host serves it.
+    let mut bases = app_bases().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if text.contains("[component.static]") {
-        app_bases().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(base.to_owned());
+        bases.insert(base.to_owned());
+    } else {
+        bases.remove(base);
     }
 }
 
@@ -138,6 +143,7 @@ fn hold_to_contract(base: &str, method: &str, target: &str, sent: &[(&str, &str)
 
 impl Drop for Host {
     fn drop(&mut self) {
+        app_bases().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.base);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -745,3 +745,25 @@ fn the_retention_command_deletes_reports_received_before_the_period_and_keeps_th
     assert_eq!(left, [ids[1].clone()]);
     assert_eq!(ada.audit_rows("activity.pruned").len(), 1);
 }
+
+#[test]
+fn the_access_token_says_when_the_passkey_opened_the_session_and_a_refresh_keeps_it() {
+    // Arrange
+    let mut ada = ada(Mode::Reuse);
+    let first = claims(&ada.bearer);
+    let opened = ada.db.query(&format!(
+        "SELECT extract(epoch FROM created_at)::bigint FROM devices.sessions WHERE user_id = '{}'",
+        ada.user_id
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+
+    // Act
+    (ada.bearer, ada.refresh) = refresh(&ada.host, DEVICE, &ada.refresh);
+
+    // Assert
+    let second = claims(&ada.bearer);
+    let opened: i64 = opened[0][0].as_deref().unwrap().parse().unwrap();
+    assert_eq!(first["auth_time"].as_i64(), Some(opened));
+    assert_eq!(second["auth_time"].as_i64(), Some(opened));
+    assert!(second["iat"].as_i64().unwrap() > opened, "{second}");
+}
