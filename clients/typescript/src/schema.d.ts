@@ -4646,7 +4646,7 @@ export interface operations {
              *
              *     - `malformed_json`: the body is not valid JSON (or could not be read)
              *     - `unknown_field`: the body has a member the route does not take
-             *     - `invalid_field`: `expires_at` is not an RFC 3339 time in the future
+             *     - `invalid_field`: `expires_at` is not an RFC 3339 time at least a minute ahead, or is given for `user_admin` (granted without expiry, so the last one cannot lapse)
              *     - `role_not_grantable`: `member` is every member's: it is neither granted nor revoked
              *     - `invalid_host`: the host refused the request's `Host` (see the `InvalidHost` response)
              */
@@ -4981,7 +4981,7 @@ export interface operations {
              *     - `malformed_json`: the body is not valid JSON (or could not be read)
              *     - `unknown_field`: the body has a member the route does not take
              *     - `missing_field`: `type` is missing
-             *     - `invalid_field`: the body is not an object, `at` is not an RFC 3339 time or `details` is not an object
+             *     - `invalid_field`: the body is not an object, `at` is not an RFC 3339 time, or `details` is not an object or holds a NUL character or a number beyond ±1e15
              *     - `activity_type_unknown`: `type` is not in the service's allowlist (the `activity_types` setting)
              *     - `activity_time_out_of_range`: `at` is more than 24 hours ago or more than 5 minutes ahead of the service's clock
              *     - `activity_details_too_large`: `details`, as JSON, is over 1,024 bytes

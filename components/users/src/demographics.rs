@@ -96,8 +96,9 @@ async fn derive(user: &UserId) -> Result<Record, UsersError> {
     Ok(Record {
         age_band: AgeBand::of(row.birth_date.as_deref(), &today).map(AgeBand::as_str),
         gender: demographics::gender(row.gender.as_deref()),
-        country: place.country,
-        region: place.region,
+        // What the geolocation API said, kept only within the columns' sizes.
+        country: place.country.filter(|c| c.chars().count() <= 8),
+        region: place.region.filter(|r| r.chars().count() <= 128),
         language: own.language.map(|l| l.as_str().to_owned()),
     })
 }

@@ -50,9 +50,18 @@ pub async fn put(request: Request, id: &str, role: &str) -> Result<kit::Response
     let (db, (caller, roles)) = caller_with(&request, Permission::RolesGrant).await?;
     let (target, role) = (user_id(id)?, role_named(role)?);
     may_grant(&roles, role).map_err(refusal)?;
-    let has_body = request.headers().get("content-length").is_some_and(|v| v != "0");
-    let body: GrantBody = if has_body { json_object(request, 1024).await? } else { GrantBody::default() };
+    // A body is read whenever one is declared, however it is framed.
+    let body: GrantBody = if request.headers().contains_key(http::header::CONTENT_TYPE) {
+        json_object(request, 1024).await?
+    } else {
+        GrantBody::default()
+    };
     let expires_at = expiry(body.expires_at.as_deref(), kit::now())?;
+    if role == Role::UserAdmin && expires_at.is_some() {
+        // An expiring grant would replace a live one: the last user_admin
+        // could lapse, and then nobody could grant roles again.
+        return Err(ValidationError::InvalidField("`user_admin` is granted without `expires_at`".into()).into());
+    }
     if !store::grant(&db, caller.as_str(), target.as_str(), role.as_str(), expires_at).await? {
         return Err(UsersError::UserNotFound);
     }
@@ -124,8 +133,8 @@ fn expiry(text: Option<&str>, now: i64) -> Result<Option<i64>, UsersError> {
         .parse::<jiff::Timestamp>()
         .map_err(|_| ValidationError::InvalidField("`expires_at` is not an RFC 3339 time".into()))?
         .as_second();
-    if at <= now {
-        return Err(ValidationError::InvalidField("`expires_at` is not in the future".into()).into());
+    if at < now + 60 {
+        return Err(ValidationError::InvalidField("`expires_at` is less than a minute ahead".into()).into());
     }
     Ok(Some(at))
 }

@@ -107,11 +107,31 @@ impl Activity {
         if at.is_some_and(|at| at < now - MAX_PAST_SECONDS || at > now + MAX_FUTURE_SECONDS) {
             return Err(UsersError::ActivityTimeOutOfRange);
         }
-        let details = Value::Object(body.details.unwrap_or_default()).to_string();
+        let details = Value::Object(body.details.unwrap_or_default());
+        if !storable(&details) {
+            return Err(ValidationError::InvalidField(
+                "`details` holds a NUL character or a number beyond ±1e15 (not kept as written)".into(),
+            )
+            .into());
+        }
+        let details = details.to_string();
         if details.len() > MAX_DETAILS {
             return Err(UsersError::ActivityDetailsTooLarge(details.len()));
         }
         Ok(Self { kind, at, details })
+    }
+}
+
+/// Whether PostgreSQL's `jsonb` keeps the value as sent and about as long:
+/// it refuses `\u0000`, and writes a number such as `1e300` out in full.
+fn storable(value: &Value) -> bool {
+    const LARGEST: f64 = 1e15;
+    match value {
+        Value::String(s) => !s.contains('\0'),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f.abs() < LARGEST) && !n.to_string().contains(['e', 'E']),
+        Value::Array(items) => items.iter().all(storable),
+        Value::Object(map) => map.iter().all(|(k, v)| !k.contains('\0') && storable(v)),
+        Value::Null | Value::Bool(_) => true,
     }
 }
 
@@ -181,6 +201,23 @@ mod tests {
         assert!(Activity::parse(body("help_opened", None, Some(fits)), &types, NOW).is_ok());
         let refused = Activity::parse(body("help_opened", None, Some(over)), &types, NOW);
         assert!(matches!(refused, Err(UsersError::ActivityDetailsTooLarge(n)) if n == MAX_DETAILS + 1));
+        Ok(())
+    }
+
+    #[test]
+    fn details_postgresql_would_not_keep_as_written_are_an_invalid_field() -> Result<(), String> {
+        let types = types()?;
+        for bad in [
+            serde_json::json!({ "n": 1e300 }),
+            serde_json::json!({ "n": [1, 2e15] }),
+            serde_json::json!({ "s": "a\u{0}b" }),
+            serde_json::json!({ "k\u{0}": 1 }),
+        ] {
+            let refused = Activity::parse(body("help_opened", None, Some(bad.clone())), &types, NOW);
+            assert!(matches!(refused, Err(UsersError::Invalid(ValidationError::InvalidField(_)))), "{bad}");
+        }
+        let fine = serde_json::json!({ "n": 12.5, "m": -3, "list": [true, null, "x"] });
+        assert!(Activity::parse(body("help_opened", None, Some(fine)), &types, NOW).is_ok());
         Ok(())
     }
 

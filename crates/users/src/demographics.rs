@@ -82,7 +82,8 @@ pub fn utc_date(now: i64) -> Option<String> {
 /// or longer than 32 characters.
 pub fn gender(recorded: Option<&str>) -> Option<String> {
     let text = recorded?.trim();
-    (!text.is_empty() && text.chars().count() <= 32 && !text.chars().any(char::is_control)).then(|| text.to_lowercase())
+    let lower = text.to_lowercase();
+    (!lower.is_empty() && lower.chars().count() <= 32 && !lower.chars().any(char::is_control)).then_some(lower)
 }
 
 /// The minimum cell size, from the `demographics_k` setting (empty: the

@@ -315,6 +315,8 @@ fn a_report_of_an_unknown_type_a_far_time_large_details_or_unknown_fields_is_ref
         (json!({ "type": "help.opened", "at": "tomorrow" }), "invalid_field"),
         (json!({ "type": "help.opened", "details": { "k": "x".repeat(1100) } }), "activity_details_too_large"),
         (json!({ "type": "help.opened", "details": ["not", "an", "object"] }), "invalid_field"),
+        (json!({ "type": "help.opened", "details": { "n": 1e300 } }), "invalid_field"),
+        (json!({ "type": "help.opened", "details": { "s": "a\u{0}b" } }), "invalid_field"),
         (json!({ "type": "help.opened", "user_id": "someone-else" }), "unknown_field"),
         (json!(["help.opened"]), "invalid_field"),
         (json!({}), "missing_field"),
@@ -638,6 +640,11 @@ fn a_directory_query_that_mixes_repeats_or_tampers_is_refused() {
         // Assert
         assert_eq!((refused.status, refused.json()["code"].as_str()), (400, Some(code)), "{path}: {}", refused.body);
     }
+    let lapsing = json!({ "expires_at": "2099-01-01T00:00:00Z" });
+    let expiring_admin = ada.call("PUT", &format!("/api/users/{}/roles/user_admin", ada.user_id), Some(&lapsing));
+    assert_eq!((expiring_admin.status, expiring_admin.json()["code"].as_str()), (400, Some("invalid_field")));
+    let live = ada.db.query("SELECT count(*) FROM users.role_grants WHERE expires_at IS NOT NULL");
+    assert_eq!(live[0][0].as_deref(), Some("0"));
 }
 
 #[test]
