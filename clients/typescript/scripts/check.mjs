@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { bundled } from "./bundle.mjs";
-import { codes, errorsDoc, errorsPath } from "./errors.mjs";
+import { codes, errorsDoc, errorsPath, statuses } from "./errors.mjs";
 
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const openapi = join(here, "..", "..", "openapi");
@@ -42,24 +42,10 @@ if (readFileSync(join(openapi, "openapi.json"), "utf8") !== bundled()) {
 }
 
 // 3. The problem codes agree within each description.
-function listedCodes(node, found) {
-  if (Array.isArray(node)) {
-    node.forEach((item) => listedCodes(item, found));
-  } else if (node && typeof node === "object") {
-    if (Array.isArray(node.allOf) && node.allOf.some((part) => part.$ref === "#/components/schemas/Problem")) {
-      for (const part of node.allOf) {
-        for (const code of part?.properties?.code?.enum ?? []) found.add(code);
-      }
-    }
-    Object.values(node).forEach((value) => listedCodes(value, found));
-  }
-  return found;
-}
-
 for (const file of ["openapi.yaml", "internal.yaml"]) {
   const doc = parse(readFileSync(join(openapi, file), "utf8"));
   const declared = new Set(doc.components.schemas.ProblemCode.enum);
-  const listed = listedCodes({ paths: doc.paths, responses: doc.components.responses }, new Set());
+  const listed = new Set(statuses({ paths: doc.paths, responses: doc.components.responses }, new Map()).keys());
   const undeclared = [...listed].filter((code) => !declared.has(code));
   const unlisted = [...declared].filter((code) => !listed.has(code));
   if (undeclared.length > 0) {

@@ -12,7 +12,7 @@ import { openapi } from "./bundle.mjs";
 export const errorsPath = join(openapi, "..", "docs", "errors.md");
 
 // code -> set of statuses, from every response schema that is a Problem with a `status` const.
-function statuses(node, found) {
+export function statuses(node, found) {
   if (Array.isArray(node)) {
     node.forEach((item) => statuses(item, found));
   } else if (node && typeof node === "object") {

@@ -46,19 +46,22 @@ pub fn parse_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> R
         (None, Some(phone), None, None) => Ok(Lookup::Phone(phone.to_owned())),
         (None, None, cursor, limit) => {
             let after = cursor.map(decode_cursor).transpose()?;
-            let limit = match limit {
-                None => DEFAULT_LIMIT,
-                Some(text) => text.parse::<i64>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-                    ValidationError::InvalidField(format!("`limit` is a whole number from 1 to {MAX_LIMIT}"))
-                })?,
-            };
-            Ok(Lookup::Page { after, limit })
+            Ok(Lookup::Page { after, limit: page_limit(limit)? })
         }
         _ => {
             Err(ValidationError::InvalidField("ask by `email` or by `phone`, or page with `cursor` and `limit`".into())
                 .into())
         }
     }
+}
+
+/// A page's `limit` parameter: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when
+/// absent.
+pub fn page_limit(text: Option<&str>) -> Result<i64, UsersError> {
+    let Some(text) = text else { return Ok(DEFAULT_LIMIT) };
+    let limit = text.parse::<i64>().ok().filter(|l| (1..=MAX_LIMIT).contains(l));
+    Ok(limit
+        .ok_or_else(|| ValidationError::InvalidField(format!("`limit` is a whole number from 1 to {MAX_LIMIT}")))?)
 }
 
 /// The cursor after a page's last member.

@@ -21,9 +21,6 @@ use vottery_validate::ValidationError;
 
 use crate::UsersError;
 
-pub const DEFAULT_LIMIT: i64 = 20;
-pub const MAX_LIMIT: i64 = 100;
-
 /// Where an entry comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,13 +93,7 @@ impl PageQuery {
             }
         }
         let after = cursor.map(Position::decode).transpose()?;
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(text) => text.parse::<i64>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-                ValidationError::InvalidField(format!("`limit` is a whole number from 1 to {MAX_LIMIT}"))
-            })?,
-        };
-        Ok(Self { after, limit })
+        Ok(Self { after, limit: crate::directory::page_limit(limit)? })
     }
 }
 
