@@ -150,16 +150,20 @@ free_port() {
 # so the host, the outbox and any build they wait on stop together, on free
 # ports, with a database of its own (made by the migrations, dropped by
 # stop_test_app) and a Redis namespace of its own, so nothing left by other
-# runs changes the outcome. Sets APP_PORT, OUTBOX_PORT, WORK (its log is
+# runs changes the outcome. Sets APP_PORT, OUTBOX_PORT, METRICS_PORT,
+# EVENTS_PORT, WORK (its log is
 # $WORK/app.log) and returns once the app answers its health check.
 start_test_app() {
     local name="$1"
     APP_PORT=$(free_port)
     OUTBOX_PORT=$(free_port)
+    METRICS_PORT=$(free_port)
+    EVENTS_PORT=$(free_port)
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/vottery-$name.XXXXXX")
     TEST_DATABASE="vottery_${name//-/_}_$$_$(date +%s)"
     log "starting the app (scripts/run) on 127.0.0.1:$APP_PORT, outbox on 127.0.0.1:$OUTBOX_PORT, database $TEST_DATABASE"
     VOTTERY_LISTEN="127.0.0.1:$APP_PORT" VOTTERY_OUTBOX="127.0.0.1:$OUTBOX_PORT" \
+        VOTTERY_METRICS_LISTEN="127.0.0.1:$METRICS_PORT" VOTTERY_EVENTS_METRICS="127.0.0.1:$EVENTS_PORT" \
         VOTTERY_DATABASE_URL="host=127.0.0.1 user=postgres dbname=$TEST_DATABASE" \
         SPIN_VARIABLE_PG_DATABASE="$TEST_DATABASE" \
         SPIN_VARIABLE_REDIS_NAMESPACE="${SPIN_VARIABLE_REDIS_NAMESPACE:-vottery-$name-$$-$(date +%s)}" \

@@ -67,8 +67,11 @@ impl HandlerState for Handler {
     type WorkerState = WorkerLimits;
 
     async fn instantiate(&self) -> Result<handler::Instance<StoreData, Expiration, WorkerLimits>, wasmtime::Error> {
+        let started = std::time::Instant::now();
         let mut store = Store::new(&self.engine, StoreData::new(self.config.clone()));
         let proxy = ProxyPre::P3(self.pre.clone()).instantiate_async(&mut store).await?;
+        let component = crate::metrics::ComponentLabels { component: self.config.id.clone() };
+        crate::metrics::metrics().instantiation.get_or_create(&component).observe(started.elapsed().as_secs_f64());
         Ok(handler::Instance {
             store,
             proxy,
@@ -82,6 +85,9 @@ impl HandlerState for Handler {
 /// A component reachable over HTTP.
 pub struct Runtime {
     pub id: String,
+    /// The manifest's component (the runtime of a trigger with middleware
+    /// is that component composed for the trigger).
+    pub component: String,
     handler: ProxyHandler<Handler>,
 }
 
@@ -230,14 +236,24 @@ impl App {
             params: &[],
         }
         .append_to(&mut parts.headers);
+        let method = crate::metrics::method_label(&parts.method);
         let request = http::Request::from_parts(parts, body.map_err(handler::ErrorCode::from).boxed_unsync());
-        match self.handle(index, request).await {
+        let component = self.runtimes[index].component.clone();
+        let started = std::time::Instant::now();
+        let response = match self.handle(index, request).await {
             Ok(response) => response,
             Err(error) => {
-                tracing::error!(component = %self.runtimes[index].id, "chained request failed: {error:?}");
+                tracing::error!(component = %component, "chained request failed: {error:?}");
                 crate::server::problem_response(500, "internal_error", "Internal error", "the component failed")
             }
-        }
+        };
+        let metrics = crate::metrics::metrics();
+        let labels = crate::metrics::ComponentLabels { component: component.clone() };
+        metrics.request_duration.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+        let status = response.status().as_u16();
+        let labels = crate::metrics::RequestLabels { trigger: "chained".into(), component, method, status };
+        metrics.requests.get_or_create(&labels).inc();
+        response
     }
 }
 
@@ -306,7 +322,7 @@ async fn build_runtime(
         services: services.clone(),
     });
     let handler = ProxyHandler::new(Handler { engine: engine.clone(), pre, config, settings });
-    Ok(Runtime { id: runtime_id.to_owned(), handler })
+    Ok(Runtime { id: runtime_id.to_owned(), component: component_id.to_owned(), handler })
 }
 
 fn engine() -> Result<Engine> {

@@ -4,6 +4,7 @@
 //! a fresh instance per request.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -30,11 +31,13 @@ impl Default for InstanceSettings {
 pub struct WorkerLimits {
     settings: InstanceSettings,
     component: String,
+    /// Whether the instance has served a request (the next one reuses it).
+    used: AtomicBool,
 }
 
 impl WorkerLimits {
     pub fn new(settings: InstanceSettings, component: String) -> Self {
-        Self { settings, component }
+        Self { settings, component, used: AtomicBool::new(false) }
     }
 }
 
@@ -58,6 +61,9 @@ impl WorkerState for WorkerLimits {
         _id: (),
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        let outcome = if self.used.swap(true, Ordering::Relaxed) { "reused" } else { "created" };
+        let labels = crate::metrics::InstanceLabels { component: self.component.clone(), outcome };
+        crate::metrics::metrics().instances.get_or_create(&labels).inc();
         match self.settings.request_timeout {
             Some(timeout) => Box::pin(tokio::time::sleep(timeout)),
             None => Box::pin(std::future::pending()),

@@ -8,6 +8,7 @@ mod headers;
 mod instances;
 mod kv;
 mod manifest;
+mod metrics;
 mod outbound;
 mod postgres;
 mod redis;
@@ -62,6 +63,10 @@ struct Cli {
     /// Bytes of a request target; longer ones are answered 414.
     #[arg(long, env = "VOTTERY_MAX_URI_BYTES", default_value_t = 8192)]
     max_uri_bytes: usize,
+    /// Address of the Prometheus listener (`GET /metrics`); none when unset.
+    /// Keep it off the public network.
+    #[arg(long, env = "VOTTERY_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Where compiled components are cached.
     #[arg(long, env = "VOTTERY_COMPILE_CACHE")]
     cache_dir: Option<PathBuf>,
@@ -152,6 +157,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     for route in app.router.routes() {
         println!("  http://{address}{}  ->  {}", route.raw, app.runtime(route.component).id);
+    }
+    if let Some(at) = cli.metrics_listen {
+        let bound = metrics::listen(at).await.with_context(|| format!("cannot listen on {at} for metrics"))?;
+        println!("Metrics at http://{bound}/metrics");
     }
     println!("Serving http://{address}");
     let limits = server::Limits {

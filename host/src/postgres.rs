@@ -238,6 +238,16 @@ async fn run_query(
     statement: &str,
     params: Vec<ParameterValue>,
 ) -> Result<(Vec<Column>, Vec<Row>), Error> {
+    let result = query_rows(session, statement, params).await;
+    crate::metrics::metrics().postgres.get_or_create(&crate::metrics::outcome(&result)).inc();
+    result
+}
+
+async fn query_rows(
+    session: &Session,
+    statement: &str,
+    params: Vec<ParameterValue>,
+) -> Result<(Vec<Column>, Vec<Row>), Error> {
     session.note(statement);
     let client = &session.client;
     let params = params.into_iter().map(Param::try_from).collect::<Result<Vec<_>, _>>()?;
@@ -254,6 +264,12 @@ async fn run_query(
 }
 
 async fn run_execute(session: &Session, statement: &str, params: Vec<ParameterValue>) -> Result<u64, Error> {
+    let result = execute_statement(session, statement, params).await;
+    crate::metrics::metrics().postgres.get_or_create(&crate::metrics::outcome(&result)).inc();
+    result
+}
+
+async fn execute_statement(session: &Session, statement: &str, params: Vec<ParameterValue>) -> Result<u64, Error> {
     session.note(statement);
     let client = &session.client;
     let params = params.into_iter().map(Param::try_from).collect::<Result<Vec<_>, _>>()?;

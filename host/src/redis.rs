@@ -72,7 +72,9 @@ fn conn_of<T: Send>(
 }
 
 async fn run<V: FromRedisValue>(mut conn: ConnectionManager, cmd: redis::Cmd) -> wasmtime::Result<Result<V, Error>> {
-    Ok(cmd.query_async::<V>(&mut conn).await.map_err(other))
+    let result = cmd.query_async::<V>(&mut conn).await.map_err(other);
+    crate::metrics::metrics().redis.get_or_create(&crate::metrics::outcome(&result)).inc();
+    Ok(result)
 }
 
 impl<T: Send> HostConnectionWithStore<T> for HasSelf<StoreData> {

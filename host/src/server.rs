@@ -20,6 +20,7 @@ use wasmtime_wasi_http::handler;
 
 use crate::app::{App, OutgoingBody};
 use crate::headers::{self, HeadError};
+use crate::metrics::{self, ComponentLabels, RequestLabels};
 
 /// What the host bounds for each client, before any guest runs.
 #[derive(Debug, Clone, Copy)]
@@ -55,9 +56,11 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, limits: Limits) -> anyh
         };
         let _ = stream.set_nodelay(true);
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics::metrics().connections_refused.inc();
             tokio::spawn(refuse(stream));
             continue;
         };
+        metrics::metrics().connections_open.inc();
         let app = app.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
@@ -73,6 +76,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, limits: Limits) -> anyh
             if let Err(error) = connection.await {
                 tracing::debug!("connection from {peer} ended: {error}");
             }
+            metrics::metrics().connections_open.dec();
             drop(slot);
         });
     }
@@ -99,6 +103,9 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
 }
 
+/// Which trigger and component answered (`None`: the host itself).
+type Served = Option<(String, String)>;
+
 async fn handle(
     app: &App,
     request: http::Request<Incoming>,
@@ -107,23 +114,47 @@ async fn handle(
     limits: Limits,
 ) -> http::Response<OutgoingBody> {
     let started = Instant::now();
+    let method = metrics::method_label(request.method());
+    let (response, served) = answer(app, request, peer, local, limits).await;
+    let (trigger, component) = served.unwrap_or_else(|| ("none".into(), "host".into()));
+    let metrics = metrics::metrics();
+    let status = response.status().as_u16();
+    metrics
+        .request_duration
+        .get_or_create(&ComponentLabels { component: component.clone() })
+        .observe(started.elapsed().as_secs_f64());
+    metrics.requests.get_or_create(&RequestLabels { trigger, component, method, status }).inc();
+    response
+}
+
+async fn answer(
+    app: &App,
+    request: http::Request<Incoming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    limits: Limits,
+) -> (http::Response<OutgoingBody>, Served) {
+    let started = Instant::now();
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     let target = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target + request.uri().authority().map_or(0, |a| a.as_str().len()) > limits.max_uri_bytes {
         let detail = format!("the request target is longer than {} bytes", limits.max_uri_bytes);
-        return problem_response(414, "uri_too_long", "URI too long", &detail);
+        return (problem_response(414, "uri_too_long", "URI too long", &detail), None);
     }
     if request.headers().len() > limits.max_header_count {
         let detail = format!("the request has more than {} header fields", limits.max_header_count);
-        return problem_response(431, "request_header_fields_too_large", "Request header fields too large", &detail);
+        return (
+            problem_response(431, "request_header_fields_too_large", "Request header fields too large", &detail),
+            None,
+        );
     }
     if let Some(response) = well_known(app, &path) {
-        return response;
+        return (response, None);
     }
     let Some(matched) = app.router.find(&path) else {
         tracing::debug!(%method, %path, status = 404, "no route");
-        return problem_response(404, "route_not_found", "No such route", &format!("no route for {path}"));
+        return (problem_response(404, "route_not_found", "No such route", &format!("no route for {path}")), None);
     };
     let runtime = app.runtime(matched.route.component);
     let (mut parts, body) = request.into_parts();
@@ -131,7 +162,8 @@ async fn handle(
         Ok(authority) => authority,
         Err(refused) => {
             tracing::debug!(%method, %path, status = refused.status(), "request head refused: {refused:?}");
-            return problem_response(refused.status(), refused.code(), refused.title(), &refused.detail());
+            let response = problem_response(refused.status(), refused.code(), refused.title(), &refused.detail());
+            return (response, None);
         }
     };
     headers::strip_hop_by_hop(&mut parts.headers);
@@ -170,7 +202,7 @@ async fn handle(
         micros = started.elapsed().as_micros() as u64,
         "request"
     );
-    response
+    (response, Some((matched.route.raw.clone(), runtime.component.clone())))
 }
 
 /// The checks on a request's head before any guest runs: its size, then

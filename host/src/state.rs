@@ -14,6 +14,7 @@ use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 use wasmtime_wasi_http::p3::{RequestOptions, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::app::ComponentConfig;
+use crate::metrics::OutboundLabels;
 
 pub struct StoreData {
     table: ResourceTable,
@@ -85,8 +86,13 @@ impl WasiHttpHooks for Outbound {
                 return Err(ErrorCode::HttpRequestUriInvalid.into());
             };
             let port = uri.port_u16();
+            let count = |outcome| {
+                let labels = OutboundLabels { component: component.id.clone(), host: host.clone(), outcome };
+                crate::metrics::metrics().outbound.get_or_create(&labels).inc();
+            };
             if !component.allowed.allows(&scheme, &host, port) {
                 tracing::warn!(component = %component.id, "outbound destination not allowed: {scheme}://{host}");
+                count("denied");
                 return Err(ErrorCode::HttpRequestDenied.into());
             }
             if let Some(target) = host.strip_suffix(".spin.internal") {
@@ -97,11 +103,14 @@ impl WasiHttpHooks for Outbound {
                     return Err(TrappableError::trap(wasmtime::format_err!("unknown routing destination '{target}'")));
                 };
                 let response = app.chain(index, request).await;
+                count("ok");
                 let response =
                     response.map(|body| body.map_err(|e| ErrorCode::InternalError(Some(e.to_string()))).boxed_unsync());
                 return Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>));
             }
-            let (mut response, io) = wasmtime_wasi_http::p3::default_send_request(request, options).await?;
+            let sent = wasmtime_wasi_http::p3::default_send_request(request, options).await;
+            count(if sent.is_ok() { "ok" } else { "error" });
+            let (mut response, io) = sent?;
             // The guest reads these fields and may forward them: nothing
             // about the upstream connection may come along.
             crate::headers::strip_hop_by_hop(response.headers_mut());

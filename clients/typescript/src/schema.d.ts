@@ -332,6 +332,33 @@ export interface paths {
          */
         put: operations["putProfile"];
         post?: never;
+        /**
+         * Erase the member
+         * @description Erases the member: their account row goes and with it their sealed contacts, the wrapped data key every sealed field was sealed under (crypto-shredding), their profile, grants, demographic record and activity reports; then every passkey; then every device and session (each session's access tokens are refused from the next request on). Audit rows stay, naming only the random user id, which nothing maps back to the person any more. Needs a passkey sign-in within the last 5 minutes (the access token's `auth_time`); otherwise `401 insufficient_user_authentication` with `max_age` (RFC 9470): sign in with the passkey again and repeat. Each step is idempotent: after a `503`, the same request completes the erasure. An erased member who comes back from Sngine starts again at step 1, as a new user.
+         */
+        delete: operations["eraseMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/profile/export": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything held about the member
+         * @description One JSON document (`Content-Disposition: attachment`): the profile with the contacts in clear, the Sngine account it is linked to, roles granted (live and past), the kept demographic record, devices (with their last address and place), sessions, passkeys' metadata (never the public key), the reports of the frontend and the member's security events. Needs a passkey sign-in within the last 5 minutes, as erasure does. Each history holds at most 100,000 entries; `complete` is `false` when one held more.
+         */
+        get: operations["exportMember"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1245,18 +1272,112 @@ export interface components {
             details?: Record<string, never> | null;
         };
         ActivityPage: {
-            entries: {
-                /** @enum {string} */
-                source: "frontend" | "security";
-                /** @description The reported type, or the audit action. */
-                type: string;
-                /** Format: date-time */
-                at: string;
-                device_id: string | null;
-                /** @description What was reported; for a security event, its audit detail with its `outcome`. */
-                details: Record<string, never>;
-            }[];
+            entries: components["schemas"]["HistoryEntry"][];
             next_cursor: string | null;
+        };
+        HistoryEntry: {
+            /** @enum {string} */
+            source: "frontend" | "security";
+            /** @description The reported type, or the audit action. */
+            type: string;
+            /** Format: date-time */
+            at: string;
+            device_id: string | null;
+            /** @description What was reported; for a security event, its audit detail with its `outcome`. */
+            details: Record<string, never>;
+        };
+        Erasure: {
+            /** @constant */
+            erased: true;
+            passkeys_removed: number;
+            sessions_revoked: number;
+            devices_removed: number;
+        };
+        MemberExport: {
+            /** Format: date-time */
+            exported_at: string;
+            /** Format: uuid */
+            user_id: string;
+            sngine_user_id: number;
+            profile: components["schemas"]["Profile"];
+            email: string;
+            /** @description E.164. */
+            phone: string;
+            roles: {
+                role: string;
+                /** Format: date-time */
+                granted_at: string;
+                granted_by: string | null;
+                /** Format: date-time */
+                expires_at: string | null;
+                /** Format: date-time */
+                revoked_at: string | null;
+                revoked_by: string | null;
+            }[];
+            /** @description The record kept while the member consents to demographic use; `null` without consent. */
+            demographics: {
+                age_band: components["schemas"]["AgeBand"];
+                gender: string | null;
+                country: string | null;
+                region: string | null;
+                language: string | null;
+                /** Format: date-time */
+                consented_at: string;
+                /** Format: date-time */
+                updated_at: string;
+            } | null;
+            devices: {
+                device_id: string;
+                kind: components["schemas"]["DeviceKind"];
+                os: components["schemas"]["Software"] | null;
+                browser: components["schemas"]["Software"] | null;
+                model: string | null;
+                last_ip: string;
+                country: string | null;
+                region: string | null;
+                city: string | null;
+                name: string | null;
+                trusted: boolean;
+                /** Format: date-time */
+                first_seen_at: string;
+                /** Format: date-time */
+                last_seen_at: string;
+            }[];
+            sessions: {
+                session_id: string;
+                device_id: string;
+                amr: string[];
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                last_used_at: string;
+                /** Format: date-time */
+                revoked_at: string | null;
+                revoke_reason: string | null;
+            }[];
+            passkeys: {
+                /** @description Base64url. */
+                credential_id: string;
+                device_id: string;
+                algorithm: string;
+                attestation: string;
+                aaguid: string;
+                transports: string[];
+                sign_count: number;
+                backup_eligible: boolean;
+                backed_up: boolean;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                last_used_at: string;
+                /** Format: date-time */
+                clone_suspected_at: string | null;
+            }[];
+            /** @description The frontend's reports, newest first. */
+            activity: components["schemas"]["HistoryEntry"][];
+            /** @description The member's security events from the audit log, newest first. */
+            security_events: components["schemas"]["HistoryEntry"][];
+            complete: boolean;
         };
         ActivityRecorded: {
             id: string;
@@ -1314,6 +1435,7 @@ export interface components {
          *     - `gateway_misconfigured`: the gateway's settings (`cors_origins`, `cors_unsafe_any_origin`) are not valid
          *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
          *     - `grant_not_found`: the member holds no such role
+         *     - `insufficient_user_authentication`: the passkey sign-in behind the session is older than `max_age` seconds; sign in with the passkey again
          *     - `internal_error`: an internal fault (the host answers it when the component itself failed)
          *     - `invalid_base64`: a binary member is not unpadded base64url, or is too long
          *     - `invalid_email`: the email address is not valid
@@ -1391,7 +1513,7 @@ export interface components {
          *     - `user_not_verified`: the user was not verified (a biometric or PIN is required)
          * @enum {string}
          */
-        ProblemCode: "activity_details_too_large" | "activity_time_out_of_range" | "activity_type_unknown" | "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "cursor_invalid" | "demographics_too_few" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "grant_not_found" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "last_user_admin" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "precondition_failed" | "precondition_required" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "role_not_grantable" | "role_not_held" | "role_unknown" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_found" | "user_not_present" | "user_not_verified";
+        ProblemCode: "activity_details_too_large" | "activity_time_out_of_range" | "activity_type_unknown" | "algorithm_not_supported" | "assertion_replayed" | "attestation_not_supported" | "authenticator_cloned" | "challenge_mismatch" | "challenge_unknown" | "ciphertext_tampered" | "client_data_type" | "code_attempts_exhausted" | "code_expired" | "code_invalid" | "code_not_delivered" | "code_used" | "contact_not_matched" | "cors_origin_refused" | "cors_preflight_refused" | "credential_exists" | "credential_rejected" | "credential_unknown" | "csrf_origin_refused" | "cursor_invalid" | "demographics_too_few" | "dependency_unavailable" | "device_mismatch" | "device_not_found" | "device_of_another_member" | "enrolment_token_expired" | "enrolment_token_invalid" | "enrolment_token_missing" | "enrolment_token_used" | "flow_complete" | "flow_expired" | "flow_not_found" | "forbidden" | "gateway_misconfigured" | "gateway_unavailable" | "grant_not_found" | "insufficient_user_authentication" | "internal_error" | "invalid_base64" | "invalid_email" | "invalid_field" | "invalid_host" | "invalid_input" | "invalid_phone" | "key_destroyed" | "key_integrity" | "key_not_found" | "key_purpose_mismatch" | "key_record_corrupt" | "key_state_conflict" | "key_transition_invalid" | "last_user_admin" | "locked_out" | "malformed_credential" | "malformed_json" | "master_key_invalid" | "master_key_unavailable" | "method_not_allowed" | "misconfigured" | "missing_field" | "no_active_key" | "no_passkey" | "origin_not_allowed" | "payload_too_large" | "phone_country_not_allowed" | "platform_authenticator_unavailable" | "precondition_failed" | "precondition_required" | "provider_rejected" | "provider_unavailable" | "rate_limited" | "refresh_token_expired" | "refresh_token_missing" | "refresh_token_reused" | "refresh_token_unknown" | "request_header_fields_too_large" | "resend_too_soon" | "role_not_grantable" | "role_not_held" | "role_unknown" | "rotation_conflict" | "route_not_found" | "rp_id_mismatch" | "send_limit_reached" | "service_unavailable" | "session_expired" | "session_not_found" | "session_revoked" | "signature_invalid" | "storage_unavailable" | "token_algorithm_mismatch" | "token_algorithm_unsupported" | "token_audience_invalid" | "token_claim_missing" | "token_expired" | "token_invalid" | "token_issuer_invalid" | "token_key_invalid" | "token_key_unknown" | "token_malformed" | "token_missing" | "token_not_yet_valid" | "token_signature_invalid" | "too_many_connections" | "unauthenticated" | "unknown_field" | "unknown_purpose" | "unsupported_media_type" | "uri_too_long" | "user_not_found" | "user_not_present" | "user_not_verified";
         Health: {
             /** @enum {string} */
             service: "auth" | "users" | "security" | "devices";
@@ -2040,6 +2162,32 @@ export interface components {
                     status: 503;
                     /** @enum {string} */
                     code: "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                };
+            };
+        };
+        /**
+         * @description The gateway refused the access token, or the session's passkey sign-in is not recent enough.
+         *
+         *     - `token_missing`: no `Authorization: Bearer <access token>`
+         *     - `token_invalid`: the access token is not an EdDSA `at+jwt` of this issuer for this audience signed by a key of the JWKS
+         *     - `token_expired`: the access token has expired (60 s leeway); refresh it
+         *     - `session_revoked`: the session of the token has been revoked
+         *     - `insufficient_user_authentication`: the passkey sign-in behind the session is older than `max_age` seconds (300); sign in with the passkey again (RFC 9470 step-up: `WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age=300`)
+         */
+        RecentPasskeyRequired: {
+            headers: {
+                "x-request-id": components["headers"]["RequestId"];
+                /** @description `Bearer` when the gateway refused the token; the step-up challenge otherwise. */
+                "WWW-Authenticate"?: "Bearer" | "Bearer error=\"insufficient_user_authentication\", max_age=300";
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status: 401;
+                    /** @enum {string} */
+                    code: "token_missing" | "token_invalid" | "token_expired" | "session_revoked" | "insufficient_user_authentication";
+                    max_age?: number;
                 };
             };
         };
@@ -3963,6 +4111,156 @@ export interface operations {
              *
              *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable; nothing was changed
              *     - `dependency_unavailable`: the security service, which holds the key that wraps the member's data key, is unavailable; nothing was changed
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    eraseMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member is erased; the answer asks the browser to clear the site's cookies and storage. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description `"cookies", "storage"` */
+                    "clear-site-data"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            400: components["responses"]["InvalidHost"];
+            401: components["responses"]["RecentPasskeyRequired"];
+            /**
+             * @description Conflict.
+             *
+             *     - `last_user_admin`: the member is the last `user_admin`: grant the role to another member first; nothing was erased
+             */
+            409: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 409;
+                        /** @enum {string} */
+                        code: "last_user_admin";
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable
+             *     - `dependency_unavailable`: the security, devices or auth service is unavailable
+             *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
+             *     - `service_unavailable`: the host could not start an instance of the component
+             *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)
+             */
+            503: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 503;
+                        /** @enum {string} */
+                        code: "storage_unavailable" | "dependency_unavailable" | "gateway_unavailable" | "service_unavailable" | "too_many_connections";
+                    };
+                };
+            };
+        };
+    };
+    exportMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to carry through the logs and echo back; kept when it is 8 to 64 of `A-Z a-z 0-9 . _ -`, else replaced. */
+                "x-request-id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member's data. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    /** @description `attachment; filename="vottery-export.json"` */
+                    "content-disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberExport"];
+                };
+            };
+            400: components["responses"]["InvalidHost"];
+            401: components["responses"]["RecentPasskeyRequired"];
+            /**
+             * @description Not found.
+             *
+             *     - `user_not_found`: the access token names no Vottery user (the member was erased)
+             */
+            404: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status: 404;
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["RateLimited"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalError"];
+            /**
+             * @description Service unavailable.
+             *
+             *     - `storage_unavailable`: storage (PostgreSQL or Redis) is unavailable
+             *     - `dependency_unavailable`: the security, devices or auth service is unavailable
              *     - `gateway_unavailable`: the gateway cannot check access tokens (Redis, the key set or its configuration is unavailable)
              *     - `service_unavailable`: the host could not start an instance of the component
              *     - `too_many_connections`: answered by the host at once, with `Retry-After: 1`, when it is serving its connection limit (`--max-connections`)

@@ -26,7 +26,9 @@ use spin_sdk::http::Request;
 use spin_sdk::pg::{Connection as Pg, DbValue, ParameterValue};
 use spin_sdk::redis::{Connection as Redis, RedisParameter, RedisResult};
 use vottery_auth_core::AuthError;
-use vottery_component_kit::contracts::auth::{RemovePasskeys, RemovedPasskeys};
+use vottery_component_kit::contracts::auth::{
+    ErasePasskeys, ExportPasskeys, ExportedPasskeys, HeldPasskey, RemovePasskeys, RemovedPasskeys,
+};
 use vottery_component_kit::contracts::devices::{self, ClientHints, OpenSession, RegisterDevice, Sighting};
 use vottery_component_kit::contracts::security::{ENROLMENT_AUDIENCE, EnrolmentClaims, TokenType, VerifyToken};
 use vottery_component_kit::{self as kit, pg::column};
@@ -618,4 +620,74 @@ pub async fn remove(request: Request) -> Result<kit::Response, Fault> {
         context.publish("passkey.removed", json!({ "device_id": device.as_str(), "count": removed.len() })).await;
     }
     Ok(kit::json(200, &RemovedPasskeys { removed: removed.len() }))
+}
+
+/// `POST /internal/passkeys/erase` (from `users`, erasing a member): every
+/// passkey of the member goes, each with its audit row, in one statement.
+/// Idempotent: a retry finds none left and answers `removed: 0`.
+pub async fn erase(request: Request) -> Result<kit::Response, Fault> {
+    let body: ErasePasskeys = kit::json_body(request, kit::MAX_JSON_BODY).await?;
+    user_bytes(&body.user_id)?;
+    let removed = query(
+        &database().await?,
+        "WITH d AS (DELETE FROM auth.passkeys WHERE user_id = $1::text::uuid RETURNING credential_id, device_id) \
+         SELECT audit.append('member:' || $1, 'passkey.removed', encode(credential_id, 'base64'), 'ok', \
+             jsonb_build_object('device_id', device_id, 'reason', 'member_erased')) FROM d",
+        vec![ParameterValue::Str(body.user_id)],
+    )
+    .await?;
+    if !removed.is_empty()
+        && let Ok(context) = Context::open().await
+    {
+        context.publish("passkey.removed", json!({ "count": removed.len(), "reason": "member_erased" })).await;
+    }
+    Ok(kit::json(200, &RemovedPasskeys { removed: removed.len() }))
+}
+
+/// `POST /internal/passkeys/export` (from `users`, the member's export):
+/// their passkeys' metadata, never the public key or its state.
+pub async fn export(request: Request) -> Result<kit::Response, Fault> {
+    let body: ExportPasskeys = kit::json_body(request, kit::MAX_JSON_BODY).await?;
+    user_bytes(&body.user_id)?;
+    let rows = query(
+        &database().await?,
+        "SELECT credential_id, device_id, algorithm, attestation, \
+         aaguid, array_to_string(transports, ','), sign_count, backup_eligible, backed_up, \
+         to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+         to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+         to_char(clone_suspected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+         FROM auth.passkeys WHERE user_id = $1::text::uuid ORDER BY created_at, credential_id",
+        vec![ParameterValue::Str(body.user_id)],
+    )
+    .await?;
+    let passkeys = rows.iter().map(|row| held_passkey(row)).collect::<Result<Vec<_>, Fault>>()?;
+    Ok(kit::json(200, &ExportedPasskeys { passkeys }))
+}
+
+fn held_passkey(row: &[DbValue]) -> Result<HeldPasskey, Fault> {
+    Ok(HeldPasskey {
+        credential_id: encode_base64url(&col::<Vec<u8>>(row, 0)?),
+        device_id: col(row, 1)?,
+        algorithm: col(row, 2)?,
+        attestation: col(row, 3)?,
+        aaguid: col(row, 4)?,
+        transports: col::<String>(row, 5)?.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+        sign_count: col(row, 6)?,
+        backup_eligible: col(row, 7)?,
+        backed_up: col(row, 8)?,
+        created_at: col(row, 9)?,
+        last_used_at: col(row, 10)?,
+        clone_suspected_at: col(row, 11)?,
+    })
+}
+
+/// A ceremony's outcome, with `passkey.refused` published (its stable
+/// code) when the passkey itself was refused.
+pub async fn published(ceremony: &str, outcome: Result<kit::Response, Fault>) -> Result<kit::Response, Fault> {
+    if let Err(Fault::Passkey(e)) = &outcome
+        && let Ok(context) = Context::open().await
+    {
+        context.publish("passkey.refused", json!({ "ceremony": ceremony, "code": e.code() })).await;
+    }
+    outcome
 }

@@ -25,6 +25,8 @@ enum Endpoint {
     AssertOptions,
     Assert,
     RemovePasskeys,
+    ErasePasskeys,
+    ExportPasskeys,
     AssetLinks,
     AppleAssociation,
     RefreshToken,
@@ -42,6 +44,8 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Post, "/api/auth/assert-biometric/options", Endpoint::AssertOptions),
     Route::new(Post, "/api/auth/assert-biometric", Endpoint::Assert),
     Route::new(Post, "/internal/passkeys/remove", Endpoint::RemovePasskeys),
+    Route::new(Post, "/internal/passkeys/erase", Endpoint::ErasePasskeys),
+    Route::new(Post, "/internal/passkeys/export", Endpoint::ExportPasskeys),
     Route::new(Get, "/.well-known/assetlinks.json", Endpoint::AssetLinks),
     Route::new(Get, "/.well-known/apple-app-site-association", Endpoint::AppleAssociation),
     Route::new(Post, "/api/auth/refresh-token", Endpoint::RefreshToken),
@@ -63,10 +67,16 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::ResendOtp => ops::resend_otp(request).await,
         Endpoint::Status => ops::status(request).await,
         Endpoint::EnrolOptions => return kit::respond("auth", &id, biometric::enrol_options(request).await),
-        Endpoint::Enrol => return kit::respond("auth", &id, biometric::enrol(request).await),
+        Endpoint::Enrol => {
+            return kit::respond("auth", &id, biometric::published("register", biometric::enrol(request).await).await);
+        }
         Endpoint::AssertOptions => return kit::respond("auth", &id, biometric::assert_options(request).await),
-        Endpoint::Assert => return kit::respond("auth", &id, biometric::assert(request).await),
+        Endpoint::Assert => {
+            return kit::respond("auth", &id, biometric::published("assert", biometric::assert(request).await).await);
+        }
         Endpoint::RemovePasskeys => return kit::respond("auth", &id, biometric::remove(request).await),
+        Endpoint::ErasePasskeys => return kit::respond("auth", &id, biometric::erase(request).await),
+        Endpoint::ExportPasskeys => return kit::respond("auth", &id, biometric::export(request).await),
         Endpoint::AssetLinks => return kit::respond("auth", &id, wellknown::asset_links().await),
         Endpoint::AppleAssociation => return kit::respond("auth", &id, wellknown::apple_association().await),
         Endpoint::RefreshToken => return kit::respond("auth", &id, session::refresh(request).await),

@@ -462,6 +462,7 @@ async fn check_codes(
         let mut flow = loaded.flow.clone();
         let mut first_error = None;
         let mut wrong = 0_usize;
+        let (mut verified, mut failed) = (Vec::new(), Vec::new());
         for (channel, code) in codes {
             let checked = if flow.channel(*channel).external {
                 match flow.checkable(*channel, now, &core.policy) {
@@ -474,9 +475,15 @@ async fn check_codes(
             } else {
                 flow.verify(*channel, code, &core.keyed, now, &core.policy)
             };
-            if let Err(e) = checked {
-                wrong += usize::from(matches!(e, AuthError::CodeInvalid { .. }));
-                first_error.get_or_insert(e);
+            match checked {
+                Ok(_) => verified.push(channel.as_str()),
+                Err(e) => {
+                    if matches!(e, AuthError::CodeInvalid { .. }) {
+                        wrong += 1;
+                        failed.push(channel.as_str());
+                    }
+                    first_error.get_or_insert(e);
+                }
             }
         }
         tally.wrong = wrong;
@@ -499,7 +506,10 @@ async fn check_codes(
         }
         tally.completed = completed;
         let kind = if wrong > 0 { "otp.failed" } else { "otp.verified" };
-        store.publish(&event(kind, &id, now, detail)).await;
+        let mut published = detail;
+        published["verified_channels"] = json!(verified);
+        published["failed_channels"] = json!(failed);
+        store.publish(&event(kind, &id, now, published)).await;
         if let Some(error) = first_error {
             return Err(error);
         }

@@ -11,6 +11,7 @@ use vottery_devices_core::DeviceError;
 use vottery_sessions_core::SessionError;
 
 mod cache;
+mod members;
 mod registry;
 mod sessions;
 
@@ -30,6 +31,8 @@ enum Endpoint {
     PlaceOf,
     CurrentSession,
     RevokeOthers,
+    ExportMember,
+    EraseMember,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -47,6 +50,8 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Post, "/internal/sessions/revoke", Endpoint::RevokeSessionByToken),
     Route::new(Post, "/internal/devices", Endpoint::RegisterDevice),
     Route::new(Post, "/internal/devices/place", Endpoint::PlaceOf),
+    Route::new(Post, "/internal/members/export", Endpoint::ExportMember),
+    Route::new(Post, "/internal/members/erase", Endpoint::EraseMember),
 ];
 
 #[http_service]
@@ -79,6 +84,14 @@ async fn handle(request: Request) -> kit::Response {
         },
         PlaceOf => match kit::json_body(request, kit::MAX_JSON_BODY).await {
             Ok(body) => respond(registry::place(body).await),
+            Err(e) => respond(Err(e.into())),
+        },
+        ExportMember => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => respond(members::export(body).await),
+            Err(e) => respond(Err(e.into())),
+        },
+        EraseMember => match kit::json_body(request, kit::MAX_JSON_BODY).await {
+            Ok(body) => respond(members::erase(body).await),
             Err(e) => respond(Err(e.into())),
         },
         Register | List | Update | Remove | Sessions | CurrentSession | RevokeSession | RevokeOthers => {

@@ -26,6 +26,9 @@ pub fn problem(problem: &Problem) -> Response {
     if let Some(seconds) = problem.retry_after() {
         builder = builder.header(RETRY_AFTER, seconds);
     }
+    if let Some(challenge) = problem.step_up_challenge() {
+        builder = builder.header(http::header::WWW_AUTHENTICATE, challenge);
+    }
     builder.body(problem.to_json()).unwrap_or_else(|_| fallback())
 }
 

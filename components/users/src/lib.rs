@@ -13,6 +13,7 @@ mod activity;
 mod demographics;
 mod directory;
 mod profile;
+mod rights;
 mod roles;
 mod store;
 
@@ -21,6 +22,8 @@ enum Endpoint {
     Health,
     GetProfile,
     PutProfile,
+    Export,
+    Erase,
     Demographics,
     Consent,
     Directory,
@@ -40,6 +43,8 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Get, "/api/users/health", Endpoint::Health),
     Route::new(Get, "/api/users/profile", Endpoint::GetProfile),
     Route::new(Put, "/api/users/profile", Endpoint::PutProfile),
+    Route::new(Delete, "/api/users/profile", Endpoint::Erase),
+    Route::new(Get, "/api/users/profile/export", Endpoint::Export),
     Route::new(Get, "/api/users/demographics", Endpoint::Demographics),
     Route::new(Put, "/api/users/demographics/consent", Endpoint::Consent),
     Route::new(Get, "/api/users/demographics/summary", Endpoint::DemographicsSummary),
@@ -86,6 +91,8 @@ async fn handle(request: Request) -> kit::Response {
         Endpoint::Revoke => roles::delete(request, &id, &role).await,
         Endpoint::GetProfile => profile::get(request).await,
         Endpoint::PutProfile => profile::put(request).await,
+        Endpoint::Export => rights::export(request).await,
+        Endpoint::Erase => rights::erase(request).await,
         Endpoint::Demographics => demographics::get(request).await,
         Endpoint::Consent => demographics::consent(request).await,
         Endpoint::DemographicsSummary => demographics::summary(request).await,

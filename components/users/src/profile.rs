@@ -100,10 +100,34 @@ fn answer(status: u16, tag: &str, body: String) -> kit::Response {
 }
 
 fn representation(user: &UserId, row: &ProfileRow, key: &DataKey, own: &OwnFields) -> Result<String, UsersError> {
-    let email = Email::parse(&open_text(key, &contact_aad(row, "email"), &row.email_sealed)?)?;
-    let phone = PhoneE164::from_checked_e164(&open_text(key, &contact_aad(row, "phone"), &row.phone_sealed)?)?;
+    let (email, phone) = contacts(row, key)?;
     let view = ProfileView::assemble(user.as_str(), own, &row.sngine, (&email, &phone), row.times.clone());
     serde_json::to_string(&view).map_err(|e| UsersError::Internal(e.to_string()))
+}
+
+fn contacts(row: &ProfileRow, key: &DataKey) -> Result<(Email, PhoneE164), UsersError> {
+    let email = Email::parse(&open_text(key, &contact_aad(row, "email"), &row.email_sealed)?)?;
+    let phone = PhoneE164::from_checked_e164(&open_text(key, &contact_aad(row, "phone"), &row.phone_sealed)?)?;
+    Ok((email, phone))
+}
+
+/// The profile as the member sees it, with their contacts in clear and
+/// the Sngine account it is linked to: their export's part of it.
+#[derive(serde::Serialize)]
+pub struct HeldProfile {
+    pub sngine_user_id: i64,
+    pub profile: ProfileView,
+    pub email: String,
+    pub phone: String,
+}
+
+pub async fn held(user: &UserId) -> Result<HeldProfile, UsersError> {
+    let (row, key) = load(user).await?;
+    let own = own_fields(user, &row, &key)?;
+    let (email, phone) = contacts(&row, &key)?;
+    let profile = ProfileView::assemble(user.as_str(), &own, &row.sngine, (&email, &phone), row.times.clone());
+    let (email, phone) = (email.as_str().to_owned(), phone.as_str().to_owned());
+    Ok(HeldProfile { sngine_user_id: row.sngine_user_id, profile, email, phone })
 }
 
 /// The associated data the contacts were sealed with (see `accounts`).

@@ -8,6 +8,7 @@ use vottery_users_core::UsersError;
 use vottery_users_core::activity::Activity;
 use vottery_users_core::demographics::Cell;
 use vottery_users_core::history::{Entry, Position, Source};
+use vottery_users_core::rights::AccountErasure;
 
 use crate::demographics::Record;
 use vottery_users_core::profile::{SngineNames, Times};
@@ -401,4 +402,51 @@ fn entry(row: &[DbValue], source: Source, device_id: Option<String>) -> Result<E
         device_id,
         details: serde_json::from_str(&details).map_err(|e| UsersError::Internal(e.to_string()))?,
     })
+}
+
+/// The member's grants, live and past, and their kept demographic record
+/// (`null` without consent), each as JSON, in one query.
+pub async fn held_records(
+    db: &Connection,
+    user_id: &str,
+) -> Result<(serde_json::Value, serde_json::Value), UsersError> {
+    const SQL: &str = "SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('role', role, \
+             'granted_at', to_char(granted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             'granted_by', granted_by, \
+             'expires_at', to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             'revoked_at', to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             'revoked_by', revoked_by) ORDER BY granted_at, role), '[]'::jsonb) \
+             FROM users.role_grants WHERE user_id = $1::text::uuid)::text, \
+         (SELECT jsonb_build_object('age_band', age_band, 'gender', gender, 'country', country, \
+             'region', region, 'language', language, \
+             'consented_at', to_char(consented_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             'updated_at', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) \
+             FROM users.demographic_records WHERE user_id = $1::text::uuid)::text";
+    let rows = kit::pg::rows(db, SQL, vec![ParameterValue::Str(user_id.to_owned())]).await.map_err(storage)?;
+    let row = rows.first().ok_or_else(|| UsersError::Storage("the export query answered no row".into()))?;
+    let json = |text: Option<String>| match text {
+        Some(text) => serde_json::from_str(&text).map_err(|e| UsersError::Internal(e.to_string())),
+        None => Ok(serde_json::Value::Null),
+    };
+    Ok((json(column(row, 0)?)?, json(column(row, 1)?)?))
+}
+
+/// The member's account deleted, and with it (cascade) their sealed
+/// contacts, wrapped data key, profile, grants, demographic record and
+/// reports, with the `member.erased` audit row, in one statement; refused
+/// for the last live `user_admin` (whose grants are locked as a revocation
+/// locks them).
+pub async fn erase_account(db: &Connection, user_id: &str) -> Result<AccountErasure, UsersError> {
+    const SQL: &str = "WITH target AS (SELECT id FROM users.accounts WHERE id = $1::text::uuid FOR UPDATE), \
+         admins AS (SELECT user_id FROM users.role_grants WHERE role = 'user_admin' AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE), \
+         blocked AS (SELECT 1 WHERE EXISTS (SELECT 1 FROM admins WHERE user_id = $1::text::uuid) \
+             AND (SELECT count(DISTINCT user_id) FROM admins) <= 1), \
+         gone AS (DELETE FROM users.accounts WHERE id IN (SELECT id FROM target) \
+             AND NOT EXISTS (SELECT 1 FROM blocked) RETURNING id), \
+         logged AS (SELECT audit.append('member:' || $1::text, 'member.erased', $1::text, 'ok', '{}'::jsonb) FROM gone) \
+         SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM blocked), (SELECT count(*) FROM logged)";
+    let rows = kit::pg::rows(db, SQL, vec![ParameterValue::Str(user_id.to_owned())]).await.map_err(storage)?;
+    let row = rows.first().ok_or_else(|| UsersError::Storage("the erasure answered no row".into()))?;
+    Ok(AccountErasure::from_counts(column(row, 0)?, column(row, 1)?, column(row, 2)?))
 }

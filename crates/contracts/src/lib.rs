@@ -582,6 +582,82 @@ pub mod devices {
         const PATH: &'static str = "/internal/sessions/revoke";
         type Answer = RevokedSession;
     }
+
+    /// Everything `devices` holds about a member, for their export.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExportMember {
+        pub user_id: String,
+    }
+
+    /// A registered device as kept, times in RFC 3339.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct HeldDevice {
+        pub device_id: String,
+        pub kind: String,
+        pub os: Option<Software>,
+        pub browser: Option<Software>,
+        pub model: Option<String>,
+        pub last_ip: String,
+        pub country: Option<String>,
+        pub region: Option<String>,
+        pub city: Option<String>,
+        pub name: Option<String>,
+        pub trusted: bool,
+        pub first_seen_at: String,
+        pub last_seen_at: String,
+    }
+
+    /// A session as kept (refresh tokens are kept as hashes only and are
+    /// not exported).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct HeldSession {
+        pub session_id: String,
+        pub device_id: String,
+        pub amr: Vec<String>,
+        pub created_at: String,
+        pub last_used_at: String,
+        pub revoked_at: Option<String>,
+        pub revoke_reason: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExportedMember {
+        pub devices: Vec<HeldDevice>,
+        pub sessions: Vec<HeldSession>,
+    }
+
+    impl Call for ExportMember {
+        const SERVICE: &'static str = "devices";
+        const PATH: &'static str = "/internal/members/export";
+        type Answer = ExportedMember;
+    }
+
+    /// A member's erasure, `devices`' part: every session revoked (and in
+    /// the revocation cache), every device deleted. Idempotent: a retry
+    /// writes the cache entries of sessions revoked within an access
+    /// token's lifetime again.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct EraseMember {
+        pub user_id: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ErasedMember {
+        pub sessions_revoked: usize,
+        pub devices_removed: usize,
+    }
+
+    impl Call for EraseMember {
+        const SERVICE: &'static str = "devices";
+        const PATH: &'static str = "/internal/members/erase";
+        type Answer = ErasedMember;
+    }
 }
 
 /// The `auth` service's private routes.
@@ -606,6 +682,57 @@ pub mod auth {
         const SERVICE: &'static str = "auth";
         const PATH: &'static str = "/internal/passkeys/remove";
         type Answer = RemovedPasskeys;
+    }
+
+    /// Removes every passkey of a member (their erasure); idempotent.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ErasePasskeys {
+        pub user_id: String,
+    }
+
+    impl Call for ErasePasskeys {
+        const SERVICE: &'static str = "auth";
+        const PATH: &'static str = "/internal/passkeys/erase";
+        type Answer = RemovedPasskeys;
+    }
+
+    /// A member's passkeys' metadata, for their export.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExportPasskeys {
+        pub user_id: String,
+    }
+
+    /// A passkey as kept, without its public key and state; times in
+    /// RFC 3339, the credential id base64url.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct HeldPasskey {
+        pub credential_id: String,
+        pub device_id: String,
+        pub algorithm: String,
+        pub attestation: String,
+        pub aaguid: String,
+        pub transports: Vec<String>,
+        pub sign_count: i64,
+        pub backup_eligible: bool,
+        pub backed_up: bool,
+        pub created_at: String,
+        pub last_used_at: String,
+        pub clone_suspected_at: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExportedPasskeys {
+        pub passkeys: Vec<HeldPasskey>,
+    }
+
+    impl Call for ExportPasskeys {
+        const SERVICE: &'static str = "auth";
+        const PATH: &'static str = "/internal/passkeys/export";
+        type Answer = ExportedPasskeys;
     }
 }
 
@@ -678,7 +805,11 @@ mod tests {
             devices::OpenSession::PATH,
             devices::RefreshSession::PATH,
             devices::RevokeSession::PATH,
+            devices::ExportMember::PATH,
+            devices::EraseMember::PATH,
             auth::RemovePasskeys::PATH,
+            auth::ErasePasskeys::PATH,
+            auth::ExportPasskeys::PATH,
         ];
         let count = paths.len();
         paths.sort_unstable();

@@ -97,6 +97,13 @@ impl Problem {
         self.extensions.get("retry_after").and_then(serde_json::Value::as_u64)
     }
 
+    /// The `WWW-Authenticate` challenge of a step-up refusal (RFC 9470): a
+    /// 401 whose `max_age` member says how recent the authentication must be.
+    pub fn step_up_challenge(&self) -> Option<String> {
+        let max_age = self.extensions.get("max_age").and_then(serde_json::Value::as_u64)?;
+        (self.status == 401).then(|| format!("Bearer error=\"{}\", max_age={max_age}", self.code))
+    }
+
     /// The JSON body.
     pub fn to_json(&self) -> String {
         // Serialising plain strings and integers cannot fail.
@@ -129,6 +136,17 @@ mod tests {
         assert_eq!(body["flow_id"], "f1");
         assert_eq!(body["code"], "resend_too_soon");
         assert_eq!(problem.retry_after(), Some(42));
+    }
+
+    #[test]
+    fn a_step_up_refusal_carries_its_challenge_and_others_none() {
+        let step_up = Problem::new(401, "insufficient_user_authentication", "Unauthorized").with("max_age", 300);
+        assert_eq!(
+            step_up.step_up_challenge().as_deref(),
+            Some("Bearer error=\"insufficient_user_authentication\", max_age=300")
+        );
+        assert_eq!(Problem::new(401, "token_missing", "Unauthorized").step_up_challenge(), None);
+        assert_eq!(Problem::new(403, "forbidden", "Forbidden").with("max_age", 300).step_up_challenge(), None);
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub enum UsersError {
     CursorInvalid,
     #[error("every cell of the summary holds fewer than {0} consenting members: nothing can be shown")]
     SummarySuppressed(u32),
+    #[error("this needs a passkey sign-in within the last {0} seconds: sign in with the passkey again")]
+    RecentPasskeyRequired(i64),
     #[error("the service is misconfigured: {0}")]
     Misconfigured(String),
     #[error("storage is unavailable: {0}")]
@@ -76,6 +78,7 @@ impl UsersError {
             Self::LastUserAdmin => "last_user_admin",
             Self::CursorInvalid => "cursor_invalid",
             Self::SummarySuppressed(_) => "demographics_too_few",
+            Self::RecentPasskeyRequired(_) => "insufficient_user_authentication",
             Self::Misconfigured(_) => "misconfigured",
             Self::Storage(_) => "storage_unavailable",
             Self::Dependency(_) => "dependency_unavailable",
@@ -110,6 +113,9 @@ impl UsersError {
             Self::LastUserAdmin => Problem::new(409, self.code(), "Conflict").with_detail(self.to_string()),
             Self::SummarySuppressed(_) => {
                 Problem::new(422, self.code(), "Unprocessable content").with_detail(self.to_string())
+            }
+            Self::RecentPasskeyRequired(max_age) => {
+                Problem::new(401, self.code(), "Unauthorized").with_detail(self.to_string()).with("max_age", *max_age)
             }
             Self::Misconfigured(_) => {
                 Problem::new(503, self.code(), "Service unavailable").with_detail("the service is misconfigured")
@@ -148,6 +154,7 @@ mod tests {
             (UsersError::LastUserAdmin, 409, "last_user_admin"),
             (UsersError::SummarySuppressed(10), 422, "demographics_too_few"),
             (UsersError::CursorInvalid, 400, "cursor_invalid"),
+            (UsersError::RecentPasskeyRequired(300), 401, "insufficient_user_authentication"),
             (UsersError::Misconfigured("activity_types at 10.0.0.1".into()), 503, "misconfigured"),
             (UsersError::Storage("pg at 10.0.0.1".into()), 503, "storage_unavailable"),
             (UsersError::Dependency("security".into()), 503, "dependency_unavailable"),

@@ -153,4 +153,5 @@ pub mod directory;
 mod error;
 pub mod history;
 pub mod profile;
+pub mod rights;
 pub use error::UsersError;

@@ -774,3 +774,249 @@ fn the_access_token_says_when_the_passkey_opened_the_session_and_a_refresh_keeps
     assert_eq!(second["auth_time"].as_i64(), Some(opened));
     assert!(second["iat"].as_i64().unwrap() > opened, "{second}");
 }
+
+impl Member {
+    /// A passkey of the member's on their device, as `auth` keeps one.
+    fn with_passkey(&self) {
+        self.db.query(&format!(
+            "INSERT INTO auth.passkeys (credential_id, user_id, device_id, public_key, state, algorithm, attestation, \
+             aaguid, transports, sign_count, backup_eligible, backed_up, created_at, last_used_at) \
+             VALUES ('\\x0a0b0c0d', '{}', '{DEVICE}', '\\x01', '\\x02', 'ES256', 'none', \
+             '00000000-0000-0000-0000-000000000000', ARRAY['internal', 'hybrid'], 0, true, false, now(), now())",
+            self.user_id
+        ));
+    }
+
+    /// Rows of the member's in each table that can hold them.
+    fn held_rows(&self) -> Vec<(&'static str, usize)> {
+        let tables = [
+            ("users.accounts", "id"),
+            ("users.profiles", "user_id"),
+            ("users.activity", "user_id"),
+            ("users.role_grants", "user_id"),
+            ("users.demographic_records", "user_id"),
+            ("auth.passkeys", "user_id"),
+            ("devices.devices", "user_id"),
+        ];
+        tables
+            .iter()
+            .map(|(table, column)| {
+                let rows = self.db.query(&format!("SELECT 1 FROM {table} WHERE {column} = '{}'", self.user_id));
+                (*table, rows.len())
+            })
+            .collect()
+    }
+
+    /// The access token of a session whose passkey ceremony was `seconds` ago.
+    fn signed_in_ago(&mut self, seconds: i64) {
+        self.db.query(&format!(
+            "UPDATE devices.sessions SET created_at = now() - interval '{seconds} seconds' WHERE user_id = '{}'",
+            self.user_id
+        ));
+        (self.bearer, self.refresh) = refresh(&self.host, DEVICE, &self.refresh);
+    }
+}
+
+#[test]
+fn a_member_with_a_recent_passkey_exports_everything_held_about_them() {
+    for mode in MODES {
+        // Arrange
+        let ada = ada(mode);
+        let tag = ada.get(&[]).header("etag").unwrap().to_owned();
+        assert_eq!(ada.put(&json!({ "display_name": "Countess" }), Some(&tag)).status, 200);
+        assert_eq!(
+            ada.call("PUT", "/api/users/demographics/consent", Some(&json!({ "demographic_use": true }))).status,
+            200
+        );
+        assert_eq!(ada.report(&json!({ "type": "dashboard.viewed", "details": { "tab": "home" } })).status, 202);
+        ada.with_passkey();
+
+        // Act
+        let export = ada.call("GET", "/api/users/profile/export", None);
+
+        // Assert
+        assert_eq!(export.status, 200, "{}", export.body);
+        assert_eq!(export.header("content-disposition"), Some("attachment; filename=\"vottery-export.json\""));
+        assert_eq!(export.header("cache-control"), Some("no-store"));
+        let held = export.json();
+        assert_eq!(held["user_id"], ada.user_id.as_str());
+        assert_eq!((held["email"].as_str(), held["phone"].as_str()), (Some("ada@example.com"), Some("+447912345678")));
+        assert_eq!(held["profile"]["display_name"], "Countess");
+        assert_eq!(held["demographics"]["age_band"], "35-44");
+        assert_eq!(held["roles"], json!([]));
+        assert_eq!(held["devices"].as_array().unwrap().len(), 1);
+        assert_eq!(held["devices"][0]["device_id"], DEVICE);
+        assert_eq!(held["devices"][0]["last_ip"], "10.0.0.7");
+        assert_eq!(held["sessions"].as_array().unwrap().len(), 1);
+        assert_eq!(held["passkeys"][0]["credential_id"], "CgsMDQ");
+        assert_eq!(held["passkeys"][0]["transports"], json!(["internal", "hybrid"]));
+        assert!(held["passkeys"][0].get("public_key").is_none());
+        assert_eq!(held["activity"][0]["type"], "dashboard.viewed");
+        let events: Vec<&str> =
+            held["security_events"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
+        assert!(events.contains(&"profile.updated") && events.contains(&"demographics.consented"), "{events:?}");
+        assert_eq!(held["complete"], true);
+    }
+}
+
+#[test]
+fn an_export_or_erasure_with_a_passkey_sign_in_older_than_five_minutes_asks_for_a_new_one_and_changes_nothing() {
+    // Arrange
+    let mut ada = ada(Mode::Reuse);
+    ada.signed_in_ago(330);
+    let before = ada.held_rows();
+
+    // Act
+    let export = ada.call("GET", "/api/users/profile/export", None);
+    let erase = ada.call("DELETE", "/api/users/profile", None);
+
+    // Assert
+    for refused in [&export, &erase] {
+        refused.assert_problem(401, "insufficient_user_authentication");
+        assert_eq!(refused.json()["max_age"], 300);
+        assert_eq!(
+            refused.header("www-authenticate"),
+            Some("Bearer error=\"insufficient_user_authentication\", max_age=300")
+        );
+    }
+    assert_eq!(ada.held_rows(), before);
+    assert_eq!(ada.get(&[]).status, 200);
+}
+
+#[test]
+fn an_erased_member_is_gone_their_sealed_data_cannot_be_opened_their_tokens_are_refused_and_sngine_starts_them_anew() {
+    for mode in MODES {
+        // Arrange
+        let ada = ada(mode);
+        let tag = ada.get(&[]).header("etag").unwrap().to_owned();
+        assert_eq!(ada.put(&json!({ "first_name": "Augusta" }), Some(&tag)).status, 200);
+        ada.with_passkey();
+        let wrapped = ada
+            .db
+            .query(&format!("SELECT encode(data_key_wrapped, 'hex') FROM users.accounts WHERE id = '{}'", ada.user_id))
+            [0][0]
+            .clone()
+            .unwrap();
+
+        // Act
+        let erased = ada.call("DELETE", "/api/users/profile", None);
+
+        // Assert: every row that held the member is gone, the wrapped data
+        // key with it, and the access and refresh tokens are refused
+        assert_eq!(erased.status, 200, "{}", erased.body);
+        assert_eq!(
+            erased.json(),
+            json!({ "erased": true, "passkeys_removed": 1, "sessions_revoked": 1, "devices_removed": 1 })
+        );
+        assert_eq!(erased.header("clear-site-data"), Some("\"cookies\", \"storage\""));
+        assert!(ada.held_rows().iter().all(|(_, n)| *n == 0), "{:?}", ada.held_rows());
+        let keys =
+            ada.db.query(&format!("SELECT 1 FROM users.accounts WHERE encode(data_key_wrapped, 'hex') = '{wrapped}'"));
+        assert!(keys.is_empty());
+        let open = ada.db.query(&format!(
+            "SELECT count(*) FROM devices.sessions WHERE user_id = '{}' AND revoked_at IS NULL",
+            ada.user_id
+        ));
+        assert_eq!(open[0][0].as_deref(), Some("0"));
+        ada.get(&[]).assert_problem(401, "session_revoked");
+        let body = json!({ "device_id": DEVICE, "refresh_token": ada.refresh }).to_string();
+        assert_eq!(ada.host.send("POST", "/api/auth/refresh-token", Some(&body)).status, 401);
+        let trail =
+            ada.db.query("SELECT service, actor, detail::text FROM audit.events WHERE action = 'member.erased'");
+        assert_eq!(trail.len(), 2, "{trail:?}");
+        assert!(trail.iter().all(|r| r[1].as_deref() == Some(format!("member:{}", ada.user_id).as_str())));
+        let all = ada.db.query("SELECT string_agg(detail::text || subject, ' ') FROM audit.events");
+        assert!(!all[0][0].clone().unwrap_or_default().contains("ada@example.com"));
+        let again = as_auth(
+            &ada.host,
+            "users.spin.internal/internal/link",
+            &json!({ "email": "ada@example.com", "phone": "+447912345678" }),
+        );
+        assert_eq!(again.status, 200, "{}", again.body);
+        assert_ne!(again.json()["user_id"].as_str(), Some(ada.user_id.as_str()));
+    }
+}
+
+#[test]
+fn an_erasure_that_failed_half_way_completes_when_sent_again() {
+    // Arrange: auth cannot delete passkeys, so the erasure stops after the account
+    let ada = ada(Mode::Reuse);
+    ada.with_passkey();
+    ada.db.query("REVOKE DELETE ON auth.passkeys FROM vottery_auth");
+
+    // Act
+    let failed = ada.call("DELETE", "/api/users/profile", None);
+    let between = ada.held_rows();
+    ada.db.query("GRANT DELETE ON auth.passkeys TO vottery_auth");
+    let retried = ada.call("DELETE", "/api/users/profile", None);
+
+    // Assert
+    failed.assert_problem(503, "dependency_unavailable");
+    assert!(between.contains(&("users.accounts", 0)) && between.contains(&("auth.passkeys", 1)), "{between:?}");
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.json()["passkeys_removed"], 1);
+    assert_eq!(retried.json()["sessions_revoked"], 1);
+    assert!(ada.held_rows().iter().all(|(_, n)| *n == 0), "{:?}", ada.held_rows());
+    ada.get(&[]).assert_problem(401, "session_revoked");
+}
+
+#[test]
+fn the_last_user_admin_cannot_erase_themselves_and_nothing_is_erased() {
+    // Arrange
+    let ada = ada(Mode::Reuse);
+    let granted = admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]);
+    assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
+    let before = ada.held_rows();
+
+    // Act
+    let refused = ada.call("DELETE", "/api/users/profile", None);
+
+    // Assert
+    refused.assert_problem(409, "last_user_admin");
+    assert_eq!(ada.held_rows(), before);
+    assert!(ada.audit_rows("member.erased").is_empty());
+}
+
+/// The value of one series in a Prometheus text exposition.
+fn series(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(name_and_labels)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn the_metrics_listener_counts_the_requests_instances_and_store_calls_of_a_scripted_flow() {
+    // Arrange: a fresh instance per request, so every request is one instance
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let ada = ada_with(Mode::PerRequest, &[("VOTTERY_METRICS_LISTEN", listen.as_str())]);
+    let scrape =
+        || agent().get(&format!("http://{listen}/metrics")).call().unwrap().into_body().read_to_string().unwrap();
+    let before = scrape();
+    let read = |text: &str, series_name: &str| series(text, series_name).unwrap_or(0.0);
+
+    // Act
+    for _ in 0..3 {
+        assert_eq!(ada.get(&[]).status, 200);
+    }
+    ada.put(&json!({}), None).assert_problem(428, "precondition_required");
+    let after = scrape();
+
+    // Assert
+    let ok = r#"vottery_http_requests_total{trigger="/api/users/...",component="users",method="GET",status="200"}"#;
+    let refused =
+        r#"vottery_http_requests_total{trigger="/api/users/...",component="users",method="PUT",status="428"}"#;
+    assert_eq!(read(&after, ok) - read(&before, ok), 3.0, "{after}");
+    assert_eq!(read(&after, refused) - read(&before, refused), 1.0);
+    let created = r#"vottery_instances_total{component="users",outcome="created"}"#;
+    let reused = r#"vottery_instances_total{component="users",outcome="reused"}"#;
+    let chained = r#"vottery_http_requests_total{trigger="chained",component="users",method="POST",status="200"}"#;
+    assert_eq!(read(&after, created) - read(&before, created), 4.0, "{after}");
+    assert_eq!(read(&after, reused), 0.0);
+    assert!(read(&after, chained) >= 1.0, "the probe's link and the refresh's roles are chained: {after}");
+    assert!(read(&after, r#"vottery_postgres_calls_total{outcome="ok"}"#) >= 3.0);
+    assert!(read(&after, r#"vottery_redis_calls_total{outcome="ok"}"#) >= 3.0);
+    assert!(after.contains("vottery_instantiation_duration_seconds_bucket{"), "{after}");
+    assert!(after.contains(r#"vottery_http_request_duration_seconds_count{component="users"}"#));
+    assert_eq!(read(&after, "vottery_connections_refused_total"), 0.0);
+    assert!(after.ends_with("# EOF\n"));
+    ada.host.send("GET", "/metrics", None).assert_problem(404, "route_not_found");
+}
