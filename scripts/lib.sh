@@ -88,8 +88,36 @@ for f in "$ROOT"/host/tests/fixtures/*/; do WASM_PACKAGES+=(-p "fixture-$(basena
 build_all() {
     log "building the host, the tools and the tests"
     cargo build --release --all-targets
+    build_web
     log "building the components (wasm32-wasip2)"
     cargo build --release --target wasm32-wasip2 "${WASM_PACKAGES[@]}"
+}
+
+# `npm ci` in DIR when its node_modules is missing or was installed from
+# another lock file.
+ensure_node_packages() {
+    local dir="$1" lock_sum stamp
+    lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    stamp="$dir/node_modules/.vottery-lock.sha256"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+        log "installing the packages of ${dir#"$ROOT"/} (npm ci)"
+        (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+        echo "$lock_sum" > "$stamp"
+    fi
+}
+
+# The web client's production build (web/dist), which the static component
+# embeds: type-checked and linted, then built by Vite. Needs Node.js 20.19
+# or later.
+build_web() {
+    if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then
+        echo "the web client needs Node.js 20.19 or later (and npm)" >&2
+        exit 1
+    fi
+    ensure_node_packages "$ROOT/clients/typescript"
+    ensure_node_packages "$ROOT/web"
+    log "building the web client (web/dist)"
+    (cd "$ROOT/web" && npm run --silent check && npm run --silent build)
 }
 
 # Development secrets, made once per machine (as the local PostgreSQL they
@@ -130,14 +158,7 @@ ensure_browser_tests() {
         exit 1
     fi
     BROWSER_TESTS="$ROOT/tests/browser"
-    local lock_sum stamp
-    lock_sum=$(sha256sum "$BROWSER_TESTS/package-lock.json" | cut -d' ' -f1)
-    stamp="$BROWSER_TESTS/node_modules/.vottery-lock.sha256"
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
-        log "installing the browser tests' packages (npm ci)"
-        (cd "$BROWSER_TESTS" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-        echo "$lock_sum" > "$stamp"
-    fi
+    ensure_node_packages "$BROWSER_TESTS"
 }
 
 # --- the app on free ports, for scripts/browser-test and scripts/fuzz-contract

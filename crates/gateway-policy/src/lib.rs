@@ -21,14 +21,17 @@ pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("strict-transport-security", "max-age=63072000; includeSubDomains"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
-    ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
     ("cross-origin-resource-policy", "same-origin"),
 ];
 
-/// Headers a response gets unless the service chose its own (the JWKS is
-/// cacheable; nothing else is).
-pub const DEFAULT_HEADERS: &[(&str, &str)] = &[("cache-control", "no-store")];
+/// Headers a response gets unless the service chose its own: the JWKS and
+/// the web client's files are cacheable, and the web client's pages carry
+/// a policy that lets them run their own scripts; nothing else does.
+pub const DEFAULT_HEADERS: &[(&str, &str)] = &[
+    ("cache-control", "no-store"),
+    ("referrer-policy", "no-referrer"),
+    ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+];
 
 /// The verified identity the gateway passes downstream; stripped from every
 /// incoming request, so a service can trust them.

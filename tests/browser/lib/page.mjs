@@ -53,7 +53,7 @@ export async function openTestPage(context, base, { dir = PAGE_DIR, file = 'inde
  * `status` (or `failure`) and the headers as sent on the wire and received
  * (from the network stack, cookies included).
  */
-function record(page) {
+export function record(page) {
   const log = { console: [], errors: [], exchanges: [] };
   page.on('console', (m) => log.console.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => log.errors.push(String(e)));

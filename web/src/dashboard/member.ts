@@ -1,0 +1,37 @@
+import { useCallback } from "react";
+
+import { bearer } from "../api/client";
+import { useSession } from "../auth/session";
+import { ApiProblem, asProblem, messageFor } from "../lib/problems";
+
+interface Answer<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * Runs a member's call with a fresh access token: the body and the response
+ * (for its headers), or an `ApiProblem`. A refused session signs this tab out
+ * with the reason.
+ */
+export function useMemberCall() {
+  const session = useSession();
+  return useCallback(
+    async <T,>(call: (auth: ReturnType<typeof bearer>) => Promise<Answer<T>>): Promise<{ data: T; response: Response }> => {
+      let answer: Answer<T>;
+      try {
+        answer = await call(bearer(await session.token()));
+      } catch (error) {
+        throw error instanceof ApiProblem ? error : new ApiProblem(0, null);
+      }
+      if (answer.response.ok) return { data: answer.data as T, response: answer.response };
+      const problem = asProblem(answer.response.status, answer.error);
+      if (problem.status === 401 && problem.code !== "insufficient_user_authentication") {
+        session.forget(messageFor(problem));
+      }
+      throw problem;
+    },
+    [session],
+  );
+}
