@@ -27,13 +27,7 @@ function Verification() {
   } else if (!flow) {
     step = <ContactStep onSent={setFlow} />;
   } else if (flow.progress.step === "biometric" && flow.enrolmentToken) {
-    step = (
-      <PasskeyStep
-        flow={flow}
-        onRestart={restart}
-        onRetryCodes={() => setFlow({ ...flow, enrolmentToken: undefined, progress: { ...flow.progress, step: "codes" } })}
-      />
-    );
+    step = <PasskeyStep flow={flow} onRestart={restart} />;
   } else {
     step = <CodesStep flow={flow} onChange={setFlow} onRestart={restart} />;
   }

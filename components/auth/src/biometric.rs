@@ -24,13 +24,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use spin_sdk::http::Request;
 use spin_sdk::pg::{Connection as Pg, DbValue, ParameterValue};
-use spin_sdk::redis::{Connection as Redis, RedisParameter, RedisResult};
+use spin_sdk::redis::{RedisParameter, RedisResult};
 use vottery_auth_core::AuthError;
 use vottery_component_kit::contracts::auth::{
     ErasePasskeys, ExportPasskeys, ExportedPasskeys, HeldPasskey, RemovePasskeys, RemovedPasskeys,
 };
 use vottery_component_kit::contracts::devices::{self, ClientHints, OpenSession, RegisterDevice, Sighting};
 use vottery_component_kit::contracts::security::{ENROLMENT_AUDIENCE, EnrolmentClaims, TokenType, VerifyToken};
+use vottery_component_kit::redis::Namespaced;
 use vottery_component_kit::{self as kit, pg::column};
 use vottery_passkeys_core::apps::{android_origins, parse_android_apps};
 use vottery_passkeys_core::{
@@ -117,21 +118,18 @@ fn internal(e: impl std::fmt::Display) -> Fault {
 }
 
 struct Context {
-    redis: Redis,
-    ns: String,
+    redis: Namespaced,
     rp: RelyingParty,
 }
 
 impl Context {
     async fn open() -> Result<Self, Fault> {
-        let url = session::variable("redis_url").await?;
-        let ns = kit::variable("redis_namespace").await.filter(|v| !v.is_empty()).unwrap_or_else(|| "vottery".into());
-        let redis = Redis::open(url).await.map_err(|e| storage("redis", e))?;
-        Ok(Self { redis, ns, rp: relying_party().await? })
+        let redis = Namespaced::open().await.map_err(AuthError::Storage)?;
+        Ok(Self { redis, rp: relying_party().await? })
     }
 
     fn key(&self, rest: &str) -> String {
-        format!("{}:auth:{rest}", self.ns)
+        self.redis.key(&format!("auth:{rest}"))
     }
 
     async fn keep(&self, challenge: &str, ceremony: &Ceremony) -> Result<(), Fault> {
@@ -142,13 +140,13 @@ impl Context {
             RedisParameter::Binary(b"EX".to_vec()),
             RedisParameter::Int64(CEREMONY_TTL),
         ];
-        self.redis.execute("SET", args).await.map(|_| ()).map_err(|e| storage("redis", e))
+        self.redis.conn.execute("SET", args).await.map(|_| ()).map_err(|e| storage("redis", e))
     }
 
     /// The ceremony of `challenge`, taken so nobody else can finish it.
     async fn take(&self, challenge: &str, kind: &str) -> Result<Ceremony, Fault> {
         let key = RedisParameter::Binary(self.key(&format!("webauthn:{challenge}")).into_bytes());
-        let found = self.redis.execute("GETDEL", vec![key]).await.map_err(|e| storage("redis", e))?;
+        let found = self.redis.conn.execute("GETDEL", vec![key]).await.map_err(|e| storage("redis", e))?;
         let Some(RedisResult::Binary(raw)) = found.into_iter().next() else {
             return Err(PasskeyError::CeremonyUnknown.into());
         };
@@ -160,11 +158,7 @@ impl Context {
     }
 
     async fn publish(&self, kind: &str, detail: Value) {
-        let mut event = json!({ "type": kind, "service": "auth", "at": kit::now() });
-        if let (Some(map), Value::Object(more)) = (event.as_object_mut(), detail) {
-            map.extend(more);
-        }
-        let _ = self.redis.publish(&format!("{}:events", self.ns), event.to_string().as_bytes()).await;
+        self.redis.publish("auth", kind, detail).await;
     }
 }
 
@@ -348,7 +342,7 @@ pub async fn enrol_options(request: Request) -> Result<kit::Response, Fault> {
     let enrolment = enrolment(body.enrolment_token.as_deref()).await?;
     let context = Context::open().await?;
     let used = RedisParameter::Binary(context.key(&format!("enrolled:{}", enrolment.jti)).into_bytes());
-    let found = context.redis.execute("EXISTS", vec![used]).await.map_err(|e| storage("redis", e))?;
+    let found = context.redis.conn.execute("EXISTS", vec![used]).await.map_err(|e| storage("redis", e))?;
     if matches!(found.first(), Some(RedisResult::Int64(n)) if *n > 0) {
         return Err(PasskeyError::EnrolmentUsed.into());
     }
@@ -395,13 +389,13 @@ pub async fn enrol(request: Request) -> Result<kit::Response, Fault> {
         RedisParameter::Binary(b"EX".to_vec()),
         RedisParameter::Int64(3600),
     ];
-    let claimed = context.redis.execute("SET", args).await.map_err(|e| storage("redis", e))?;
+    let claimed = context.redis.conn.execute("SET", args).await.map_err(|e| storage("redis", e))?;
     if matches!(claimed.first(), None | Some(RedisResult::Nil)) {
         return Err(PasskeyError::EnrolmentUsed.into());
     }
     let outcome = complete_enrolment(&context, &ceremony, &passkey, &seen, &body.device).await;
     if outcome.is_err() {
-        let _ = context.redis.execute("DEL", vec![RedisParameter::Binary(claim.into_bytes())]).await;
+        let _ = context.redis.conn.execute("DEL", vec![RedisParameter::Binary(claim.into_bytes())]).await;
     }
     outcome
 }

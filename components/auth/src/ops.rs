@@ -232,7 +232,7 @@ pub async fn send_otp(request: Request) -> Reply {
         return Err(AuthError::CountryNotAllowed);
     }
     let sending = Sending::load().await?;
-    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
+    let (store, db) = (Store::open().await?, audit_log().await?);
     let contact = pair_tag(&core, &email, &phone);
     let scopes = SendScope::ALL;
     let keys = counters(&core, &ip, &email, &phone, &scopes);
@@ -312,7 +312,7 @@ pub async fn resend_otp(request: Request) -> Reply {
     let (id, channel) = (FlowId::parse(&body.flow_id)?, Channel::parse(&body.channel)?);
     let core = Core::load().await?;
     let now = kit::now();
-    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
+    let (store, db) = (Store::open().await?, audit_log().await?);
     let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
     let mut flow = loaded.flow.clone();
     let code = new_code(core.policy.code_digits)?;
@@ -401,7 +401,7 @@ pub async fn verify_otp(request: Request) -> Reply {
     let core = Core::load().await?;
     let codes = presented_codes(&body, core.policy.code_digits)?;
     let now = kit::now();
-    let (store, db) = (Store::open(&core.redis_url, &core.namespace).await?, audit_log().await?);
+    let (store, db) = (Store::open().await?, audit_log().await?);
     let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
     let pair = loaded.flow.contact.clone();
     if let Err(locked) = store.reserve(&pair, codes.len(), &core.policy).await {
@@ -534,7 +534,7 @@ pub async fn status(request: Request) -> Reply {
         .ok_or_else(|| AuthError::from(ValidationError::MissingField("flow_id".into())))?;
     let id = FlowId::parse(raw)?;
     let core = Core::load().await?;
-    let store = Store::open(&core.redis_url, &core.namespace).await?;
+    let store = Store::open().await?;
     let loaded = store.load(&id).await?.ok_or(AuthError::FlowNotFound)?;
     Ok(kit::json(200, &loaded.flow.progress(kit::now(), &core.policy)))
 }

@@ -35,8 +35,6 @@ impl Keyed {
 pub struct Core {
     pub policy: Policy,
     pub keyed: Keyed,
-    pub redis_url: String,
-    pub namespace: String,
 }
 
 impl Core {
@@ -46,8 +44,7 @@ impl Core {
         if key.len() < 32 {
             return Err(AuthError::Misconfigured("otp_key must be at least 32 bytes".into()));
         }
-        let namespace = var("redis_namespace").await?;
-        Ok(Self { policy, keyed: Keyed(key.into_bytes()), redis_url: var("redis_url").await?, namespace })
+        Ok(Self { policy, keyed: Keyed(key.into_bytes()) })
     }
 }
 

@@ -5,8 +5,9 @@
 
 use serde_json::Value;
 use spin_sdk::pg::Connection as Pg;
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use spin_sdk::redis::{RedisParameter, RedisResult};
 use vottery_auth_core::{AuthError, Flow, FlowId, LockState, Policy, lock_schedule};
+use vottery_component_kit::redis::Namespaced;
 
 /// KEYS: lock, consecutive failures, mean send time, mean timer
 /// overshoot, send counters... ARGV: the counters' window.
@@ -122,19 +123,16 @@ pub struct Admission {
 }
 
 pub struct Store {
-    redis: Connection,
-    ns: String,
-    events: String,
+    redis: Namespaced,
 }
 
 impl Store {
-    pub async fn open(url: &str, namespace: &str) -> Result<Self, AuthError> {
-        let redis = Connection::open(url).await.map_err(storage)?;
-        Ok(Self { redis, ns: format!("{namespace}:auth"), events: format!("{namespace}:events") })
+    pub async fn open() -> Result<Self, AuthError> {
+        Ok(Self { redis: Namespaced::open().await.map_err(AuthError::Storage)? })
     }
 
     fn key(&self, rest: &str) -> String {
-        format!("{}:{rest}", self.ns)
+        self.redis.key(&format!("auth:{rest}"))
     }
 
     async fn eval(
@@ -149,7 +147,7 @@ impl Store {
         ];
         params.extend(keys.iter().map(|k| RedisParameter::Binary(k.as_bytes().to_vec())));
         params.extend(args);
-        self.redis.execute("EVAL", params).await.map_err(storage)
+        self.redis.conn.execute("EVAL", params).await.map_err(storage)
     }
 
     fn lock_keys(&self, pair: &str) -> [String; 4] {
@@ -215,7 +213,7 @@ impl Store {
     }
 
     pub async fn load(&self, id: &FlowId) -> Result<Option<Loaded>, AuthError> {
-        let Some(raw) = self.redis.get(self.key(&format!("flow:{}", id.as_str()))).await.map_err(storage)? else {
+        let Some(raw) = self.redis.conn.get(self.key(&format!("flow:{}", id.as_str()))).await.map_err(storage)? else {
             return Ok(None);
         };
         let flow = serde_json::from_slice(&raw).map_err(|e| AuthError::Internal(format!("stored flow: {e}")))?;
@@ -231,7 +229,7 @@ impl Store {
             self.key(&format!("flow:{}", flow.id.as_str())),
             self.key("send-time"),
             self.key("overshoot"),
-            self.events.clone(),
+            self.redis.key("events"),
         ];
         let (send, over) = match timing {
             Timing::Sent(us) => (i64::try_from(us).unwrap_or(-1), b"none".to_vec()),
@@ -266,16 +264,13 @@ impl Store {
     /// Publishes an event on `<namespace>:events` (best effort: the audit
     /// row is the record that must exist).
     pub async fn publish(&self, event: &Value) {
-        let _ = self.redis.publish(&self.events, event.to_string().as_bytes()).await;
+        let _ = self.redis.conn.publish(&self.redis.key("events"), event.to_string().as_bytes()).await;
     }
 }
 
 /// Opens the service's database (for the audit log).
 pub async fn audit_log() -> Result<Pg, AuthError> {
-    let address = vottery_component_kit::variable("pg_url")
-        .await
-        .ok_or_else(|| AuthError::Misconfigured("pg_url is not set".into()))?;
-    Pg::open(address).await.map_err(|e| AuthError::Storage(format!("postgres: {e:?}")))
+    vottery_component_kit::pg::open().await.map_err(|e| AuthError::Storage(format!("postgres: {e}")))
 }
 
 /// Appends one event to the hash-chained audit log.

@@ -23,8 +23,7 @@ fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, DeviceError> {
 }
 
 async fn open() -> Result<Connection, DeviceError> {
-    let address = kit::variable("pg_url").await.ok_or_else(|| DeviceError::Storage("pg_url is not set".into()))?;
-    Connection::open(address).await.map_err(storage)
+    kit::pg::open().await.map_err(DeviceError::Storage)
 }
 
 fn checked_user(user_id: &str) -> Result<ParameterValue, DeviceError> {

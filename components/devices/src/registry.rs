@@ -231,8 +231,7 @@ pub async fn register_current(
 }
 
 async fn member_db() -> Result<Connection, DeviceError> {
-    let address = kit::variable("pg_url").await.ok_or_else(|| DeviceError::Storage("pg_url is not set".into()))?;
-    Connection::open(address).await.map_err(storage)
+    kit::pg::open().await.map_err(DeviceError::Storage)
 }
 
 /// `GET /api/devices/list`: the member's devices, last seen first.

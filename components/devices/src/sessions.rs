@@ -33,8 +33,7 @@ async fn rows(db: &Connection, sql: &str, params: Vec<ParameterValue>) -> Result
 }
 
 async fn open() -> Result<Connection, SessionError> {
-    let address = kit::variable("pg_url").await.ok_or_else(|| SessionError::Storage("pg_url is not set".into()))?;
-    Connection::open(address).await.map_err(storage)
+    kit::pg::open().await.map_err(SessionError::Storage)
 }
 
 async fn policy() -> Result<Policy, SessionError> {
@@ -59,31 +58,29 @@ async fn audit(
     kit::pg::audit(db, &kit::Actor::Service("auth".into()), action, subject, outcome, detail).await.map_err(storage)
 }
 
-/// Opens the session, its first refresh token and its audit row, on the
-/// device `d` names.
-macro_rules! open_on_d {
-    () => {
-        "s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
-         SELECT $1::text::uuid, device_id, string_to_array($3, ','), to_timestamp($5::bigint), to_timestamp($5::bigint) \
-         FROM d RETURNING id, device_id), \
+/// The device seen again (only if registered to the member), then the
+/// session, its first refresh token and its audit row on it.
+const OPEN_SIGHTED: &str = "WITH d AS (UPDATE devices.devices SET kind = $6, os = $7, os_version = $8, \
+         browser = $9, browser_version = $10, model = $11, fingerprint = $12, last_ip = $13, country = $14, \
+         region = $15, city = $16, last_seen_at = to_timestamp($5::bigint) \
+         WHERE device_id = $2 AND user_id = $1::text::uuid RETURNING device_id), \
+     s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
+         SELECT $1::text::uuid, device_id, string_to_array($3, ','), to_timestamp($5::bigint), \
+         to_timestamp($5::bigint) FROM d RETURNING id, device_id), \
      t AS (INSERT INTO devices.refresh_tokens (hash, session_id, issued_at) \
          SELECT $4, id, to_timestamp($5::bigint) FROM s RETURNING session_id) \
  SELECT t.session_id::text, audit.append('service:auth', 'session.opened', t.session_id::text, 'ok', \
-     jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id"
-    };
-}
+     jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id";
 
-/// The device seen again (only if registered to the member), then the session.
-const OPEN_SIGHTED: &str = concat!(
-    "WITH d AS (UPDATE devices.devices SET kind = $6, os = $7, os_version = $8, browser = $9, \
-         browser_version = $10, model = $11, fingerprint = $12, last_ip = $13, country = $14, \
-         region = $15, city = $16, last_seen_at = to_timestamp($5::bigint) \
-         WHERE device_id = $2 AND user_id = $1::text::uuid RETURNING device_id), ",
-    open_on_d!()
-);
-
-/// The session alone.
-const OPEN: &str = concat!("WITH d AS (SELECT $2::text AS device_id), ", open_on_d!());
+/// The session alone, on device `$2`, with its first refresh token and its
+/// audit row.
+const OPEN: &str = "WITH s AS (INSERT INTO devices.sessions (user_id, device_id, amr, created_at, last_used_at) \
+         VALUES ($1::text::uuid, $2, string_to_array($3, ','), to_timestamp($5::bigint), \
+         to_timestamp($5::bigint)) RETURNING id, device_id), \
+     t AS (INSERT INTO devices.refresh_tokens (hash, session_id, issued_at) \
+         SELECT $4, id, to_timestamp($5::bigint) FROM s RETURNING session_id) \
+ SELECT t.session_id::text, audit.append('service:auth', 'session.opened', t.session_id::text, 'ok', \
+     jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id";
 
 /// `POST /internal/sessions`: a new session with its first refresh token,
 /// and with `seen`, the device's sighting; one statement, so all or nothing.
@@ -320,18 +317,44 @@ pub async fn list(member: &Member) -> Result<kit::Response, SessionError> {
     Ok(kit::json(200, &json!({ "sessions": sessions })))
 }
 
-/// Revokes the member's live sessions the query selects (`$1` the member,
+/// Which of the member's live sessions a revocation ends (`$4` names it).
+#[derive(Clone, Copy)]
+enum Which {
+    /// Session `$4`.
+    One,
+    /// Every session but `$4` (the caller's).
+    Others,
+    /// The sessions on device `$4`.
+    Device,
+}
+
+impl Which {
+    fn statement(self) -> &'static str {
+        match self {
+            Self::One => {
+                "UPDATE devices.sessions SET revoked_at = to_timestamp($2::bigint), revoke_reason = $3 \
+                 WHERE user_id = $1::text::uuid AND revoked_at IS NULL AND id = $4::text::uuid RETURNING id::text"
+            }
+            Self::Others => {
+                "UPDATE devices.sessions SET revoked_at = to_timestamp($2::bigint), revoke_reason = $3 \
+                 WHERE user_id = $1::text::uuid AND revoked_at IS NULL AND id <> $4::text::uuid RETURNING id::text"
+            }
+            Self::Device => {
+                "UPDATE devices.sessions SET revoked_at = to_timestamp($2::bigint), revoke_reason = $3 \
+                 WHERE user_id = $1::text::uuid AND revoked_at IS NULL AND device_id = $4 RETURNING id::text"
+            }
+        }
+    }
+}
+
+/// Revokes the member's live sessions `which` selects (`$1` the member,
 /// `$2` the time, `$3` the reason, `$4` its parameter); each goes to the
 /// revocation cache, the audit log and the event channel. Returns their ids.
-async fn revoke_where(member: &Member, filter: &str, reason: &str, param: &str) -> Result<Vec<String>, SessionError> {
+async fn revoke_where(member: &Member, which: Which, reason: &str, param: &str) -> Result<Vec<String>, SessionError> {
     let (db, policy) = (open().await?, policy().await?);
-    let sql = format!(
-        "UPDATE devices.sessions SET revoked_at = to_timestamp($2::bigint), revoke_reason = $3 \
-         WHERE user_id = $1::text::uuid AND revoked_at IS NULL AND {filter} RETURNING id::text"
-    );
     let revoked = rows(
         &db,
-        &sql,
+        which.statement(),
         vec![
             ParameterValue::Str(member.user_id.clone()),
             ParameterValue::Int64(kit::now()),
@@ -359,7 +382,7 @@ pub async fn revoke_one(member: &Member, session_id: &str) -> Result<kit::Respon
     if !valid {
         return Err(SessionError::SessionNotFound);
     }
-    let ids = revoke_where(member, "id = $4::text::uuid", "revoked_by_member", session_id).await?;
+    let ids = revoke_where(member, Which::One, "revoked_by_member", session_id).await?;
     if ids.is_empty() {
         return Err(SessionError::SessionNotFound);
     }
@@ -368,11 +391,11 @@ pub async fn revoke_one(member: &Member, session_id: &str) -> Result<kit::Respon
 
 /// `POST /api/sessions/revoke-others`: ends every other session of the member.
 pub async fn revoke_others(member: &Member) -> Result<kit::Response, SessionError> {
-    let ids = revoke_where(member, "id <> $4::text::uuid", "revoked_by_member", &member.session_id).await?;
+    let ids = revoke_where(member, Which::Others, "revoked_by_member", &member.session_id).await?;
     Ok(kit::json(200, &json!({ "revoked": ids })))
 }
 
 /// Revokes the member's sessions on `device_id` (its removal).
 pub async fn revoke_device(member: &Member, device_id: &str) -> Result<Vec<String>, SessionError> {
-    revoke_where(member, "device_id = $4", "device_removed", device_id).await
+    revoke_where(member, Which::Device, "device_removed", device_id).await
 }

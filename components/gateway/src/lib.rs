@@ -149,7 +149,7 @@ impl Config {
             cors: Cors::parse(&origins, &any).map_err(misconfigured)?,
             rates: RateLimits::parse(&rates).map_err(misconfigured)?,
             redis_url: set(kit::variable("redis_url").await),
-            namespace: set(kit::variable("redis_namespace").await).unwrap_or_else(|| "vottery".into()),
+            namespace: kit::redis_namespace().await,
             trusted_proxies: kit::variable("trusted_proxies").await.unwrap_or_default(),
             gateway_auth: set(kit::variable("gateway_auth").await),
             token_issuer: set(kit::variable("token_issuer").await),

@@ -132,8 +132,7 @@ pub async fn health(service: &'static str) -> Response {
 }
 
 async fn database_round_trip() -> Result<(), String> {
-    let address = spin_sdk::variables::get("pg_url").await.map_err(|e| format!("not configured ({e:?})"))?;
-    let connection = spin_sdk::pg::Connection::open(address).await.map_err(pg_cause)?;
+    let connection = pg::open().await?;
     connection.execute("SELECT 1", Vec::<spin_sdk::pg::ParameterValue>::new()).await.map_err(pg_cause)?;
     Ok(())
 }
@@ -278,9 +277,57 @@ pub async fn variable(name: &str) -> Option<String> {
     spin_sdk::variables::get(name).await.ok()
 }
 
+/// The prefix of every Redis key and channel of the app: `redis_namespace`,
+/// `vottery` when it is unset or empty (one rule for every component).
+pub async fn redis_namespace() -> String {
+    variable("redis_namespace").await.filter(|v| !v.is_empty()).unwrap_or_else(|| String::from("vottery"))
+}
+
+/// The component's Redis (`redis_url`) with the app's namespace.
+pub mod redis {
+    use serde_json::{Value, json};
+    use spin_sdk::redis::Connection;
+
+    pub struct Namespaced {
+        pub conn: Connection,
+        namespace: String,
+    }
+
+    impl Namespaced {
+        /// Opens `redis_url`; why not, in words (the address is not repeated).
+        pub async fn open() -> Result<Self, String> {
+            let url = super::variable("redis_url").await.filter(|v| !v.is_empty()).ok_or("redis_url is not set")?;
+            let conn = Connection::open(url).await.map_err(|e| format!("redis: {e:?}"))?;
+            Ok(Self { conn, namespace: super::redis_namespace().await })
+        }
+
+        /// `<namespace>:<rest>`.
+        pub fn key(&self, rest: &str) -> String {
+            format!("{}:{rest}", self.namespace)
+        }
+
+        /// Publishes `{type, service, at, ...detail}` on `<namespace>:events`
+        /// (best effort: the audit row is the record that must exist).
+        pub async fn publish(&self, service: &str, kind: &str, detail: Value) {
+            let mut event = json!({ "type": kind, "service": service, "at": super::now() });
+            if let (Some(map), Value::Object(more)) = (event.as_object_mut(), detail) {
+                map.extend(more);
+            }
+            let _ = self.conn.publish(&self.key("events"), event.to_string().as_bytes()).await;
+        }
+    }
+}
+
 /// Small helpers over `spin:postgres`.
 pub mod pg {
     use spin_sdk::pg::{Connection, DbValue, Decode, Error, ParameterValue};
+
+    /// Opens the component's database (`pg_url`); why not, in words, without
+    /// the address (it holds a password).
+    pub async fn open() -> Result<Connection, String> {
+        let address = crate::variable("pg_url").await.ok_or("pg_url is not set")?;
+        Connection::open(address).await.map_err(crate::pg_cause)
+    }
 
     /// Column `i` of a row, decoded; why not, in words.
     pub fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, String> {

@@ -5,9 +5,20 @@ use serde_json::Value;
 use spin_sdk::pg::{Connection, DbValue, Decode, Error, ParameterValue, PgError, QueryError};
 use vottery_security_core::{KeyAlgorithm, KeyRecord, KeyState, Purpose, Rotation, SecurityError};
 
-const COLUMNS: &str = "kid, purpose, version, algorithm, state, public_key, wrapped_private, master_key_id, \
-     extract(epoch FROM created_at)::bigint, extract(epoch FROM retiring_at)::bigint, \
-     extract(epoch FROM retired_at)::bigint, extract(epoch FROM destroyed_at)::bigint";
+/// The keys of a purpose, oldest first; every key; one key. Each reads the
+/// columns `record` decodes, in its order.
+const KEYS_OF_PURPOSE: &str = "SELECT kid, purpose, version, algorithm, state, public_key, wrapped_private, \
+     master_key_id, extract(epoch FROM created_at)::bigint, extract(epoch FROM retiring_at)::bigint, \
+     extract(epoch FROM retired_at)::bigint, extract(epoch FROM destroyed_at)::bigint \
+     FROM security.keys WHERE purpose = $1 ORDER BY version";
+const ALL_KEYS: &str = "SELECT kid, purpose, version, algorithm, state, public_key, wrapped_private, \
+     master_key_id, extract(epoch FROM created_at)::bigint, extract(epoch FROM retiring_at)::bigint, \
+     extract(epoch FROM retired_at)::bigint, extract(epoch FROM destroyed_at)::bigint \
+     FROM security.keys ORDER BY purpose, version";
+const KEY: &str = "SELECT kid, purpose, version, algorithm, state, public_key, wrapped_private, \
+     master_key_id, extract(epoch FROM created_at)::bigint, extract(epoch FROM retiring_at)::bigint, \
+     extract(epoch FROM retired_at)::bigint, extract(epoch FROM destroyed_at)::bigint \
+     FROM security.keys WHERE kid = $1";
 
 pub struct Store(Connection);
 
@@ -60,10 +71,7 @@ fn record(row: &[DbValue]) -> Result<KeyRecord, SecurityError> {
 
 impl Store {
     pub async fn open() -> Result<Self, SecurityError> {
-        let address = spin_sdk::variables::get("pg_url")
-            .await
-            .map_err(|_| SecurityError::Storage("pg_url is not configured".into()))?;
-        Connection::open(address).await.map(Self).map_err(storage)
+        vottery_component_kit::pg::open().await.map(Self).map_err(SecurityError::Storage)
     }
 
     async fn rows(&self, sql: &str, params: Vec<ParameterValue>) -> Result<Vec<KeyRecord>, SecurityError> {
@@ -79,17 +87,13 @@ impl Store {
     /// Every key of `purpose` (all keys when `None`), oldest first.
     pub async fn keys(&self, purpose: Option<Purpose>) -> Result<Vec<KeyRecord>, SecurityError> {
         match purpose {
-            Some(p) => {
-                let sql = format!("SELECT {COLUMNS} FROM security.keys WHERE purpose = $1 ORDER BY version");
-                self.rows(&sql, vec![ParameterValue::Str(p.as_str().into())]).await
-            }
-            None => self.rows(&format!("SELECT {COLUMNS} FROM security.keys ORDER BY purpose, version"), vec![]).await,
+            Some(p) => self.rows(KEYS_OF_PURPOSE, vec![ParameterValue::Str(p.as_str().into())]).await,
+            None => self.rows(ALL_KEYS, vec![]).await,
         }
     }
 
     pub async fn key(&self, kid: &str) -> Result<KeyRecord, SecurityError> {
-        let sql = format!("SELECT {COLUMNS} FROM security.keys WHERE kid = $1");
-        let mut found = self.rows(&sql, vec![ParameterValue::Str(kid.into())]).await?;
+        let mut found = self.rows(KEY, vec![ParameterValue::Str(kid.into())]).await?;
         found.pop().ok_or_else(|| SecurityError::KeyNotFound(kid.into()))
     }
 

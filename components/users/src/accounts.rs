@@ -49,8 +49,7 @@ async fn find(db: &Connection, email: &Email, phone: &PhoneE164) -> Result<Match
 }
 
 async fn open() -> Result<Connection, UsersError> {
-    let address = kit::variable("pg_url").await.ok_or_else(|| UsersError::Storage("pg_url is not set".into()))?;
-    Connection::open(address).await.map_err(storage)
+    crate::store::open().await
 }
 
 /// `POST /internal/match`: whether the pair belongs to one active Sngine

@@ -22,8 +22,7 @@ fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, UsersError> {
 }
 
 pub async fn open() -> Result<Connection, UsersError> {
-    let address = kit::variable("pg_url").await.ok_or_else(|| UsersError::Storage("pg_url is not set".into()))?;
-    Connection::open(address).await.map_err(storage)
+    kit::pg::open().await.map_err(UsersError::Storage)
 }
 
 /// The member's data key as `users.accounts` keeps it: wrapped by the

@@ -56,7 +56,7 @@ export function CodesStep({ flow, onChange, onRestart }: { flow: Flow; onChange:
     setError(null);
     try {
       const progress = await unwrap(api.POST("/api/auth/resend-otp", { body: { flow_id: flow.progress.flow_id, channel } }));
-      onChange({ ...flow, progress });
+      onChange({ ...flow, progress, notice: undefined });
     } catch (caught) {
       setError(messageFor(caught));
     }
@@ -67,6 +67,7 @@ export function CodesStep({ flow, onChange, onRestart }: { flow: Flow; onChange:
       <p className="mb-4 text-slate-700">
         We sent a code to {flow.email} and to {flow.phone}.
       </p>
+      {flow.notice && !error && <Alert kind="info">{flow.notice}</Alert>}
       {error && <Alert>{error}</Alert>}
       {expired && (
         <Button variant="secondary" className="mb-4" onClick={onRestart}>

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 
 import { api, unwrap } from "../api/client";
-import { messageFor } from "../lib/problems";
+import { ApiProblem, messageFor } from "../lib/problems";
 import { Alert, Button, Card, Field } from "../ui/kit";
 import { e164, type Flow } from "./state";
 
@@ -26,6 +26,16 @@ export function ContactStep({ onSent }: { onSent: (flow: Flow) => void }) {
       const progress = await unwrap(api.POST("/api/auth/send-otp", { body }));
       onSent({ progress, email: email.trim(), phone: normalised });
     } catch (caught) {
+      // One provider failed after the flow opened: go on, and resend on that channel.
+      const flowId = caught instanceof ApiProblem ? caught.member("flow_id") : undefined;
+      if (typeof flowId === "string") {
+        const query = { params: { query: { flow_id: flowId } } };
+        const progress = await unwrap(api.GET("/api/auth/status", query)).catch(() => null);
+        if (progress) {
+          onSent({ progress, email: email.trim(), phone: normalised, notice: messageFor(caught) });
+          return;
+        }
+      }
       setError(messageFor(caught));
     } finally {
       setBusy(false);

@@ -10,7 +10,7 @@ import { Alert, Button, Card } from "../ui/kit";
 import { saveFlow, type Flow } from "./state";
 
 /** Step 3: a passkey with user verification on the device in hand. */
-export function PasskeyStep({ flow, onRestart, onRetryCodes }: { flow: Flow; onRestart: () => void; onRetryCodes: () => void }) {
+export function PasskeyStep({ flow, onRestart }: { flow: Flow; onRestart: () => void }) {
   const session = useSession();
   const [support, setSupport] = useState<PasskeySupport | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -59,7 +59,7 @@ export function PasskeyStep({ flow, onRestart, onRetryCodes }: { flow: Flow; onR
       </p>
       {error !== null && <Alert>{messageFor(error)}</Alert>}
       {tokenGone ? (
-        <Button onClick={onRetryCodes}>Verify my codes again</Button>
+        <Button onClick={onRestart}>Start again</Button>
       ) : (
         <div className="flex flex-wrap gap-3">
           <Button onClick={enrol} disabled={busy}>

@@ -9,6 +9,8 @@ export interface Flow {
   email: string;
   phone: string;
   enrolmentToken?: string;
+  /** What step 1 has to say (a channel whose code could not be sent). */
+  notice?: string;
 }
 
 const KEY = "vottery.flow";
