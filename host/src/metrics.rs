@@ -171,6 +171,7 @@ pub fn outcome<T, E>(result: &Result<T, E>) -> OutcomeLabels {
 pub async fn serve(listener: TcpListener) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
         tokio::spawn(async move {

@@ -50,7 +50,9 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, limits: Limits) -> anyh
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
+                // Out of file descriptors, say: wait a little rather than spin.
                 tracing::warn!("accept failed: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 
 import { useSession } from "./auth/session";
 import { Dashboard } from "./dashboard/Dashboard";
@@ -21,6 +21,16 @@ function Verification() {
   };
   const restart = () => setFlow(null);
 
+  const stepKey = returning ? "returning" : !flow ? "contact" : flow.enrolmentToken ? "passkey" : "codes";
+  const container = useRef<HTMLDivElement>(null);
+  const shown = useRef(stepKey);
+  useEffect(() => {
+    // A new step: its heading takes the focus, so keyboard and screen-reader users start there.
+    if (shown.current === stepKey) return;
+    shown.current = stepKey;
+    container.current?.querySelector<HTMLElement>("h2")?.focus();
+  }, [stepKey]);
+
   let step;
   if (returning) {
     step = <PasskeySignIn onCodes={() => setReturning(false)} />;
@@ -35,7 +45,7 @@ function Verification() {
     <Shell>
       <h1 className="text-2xl font-bold">Verify it's you</h1>
       {session.notice && <Alert kind="info">{session.notice}</Alert>}
-      {step}
+      <div ref={container}>{step}</div>
     </Shell>
   );
 }

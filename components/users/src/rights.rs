@@ -47,11 +47,16 @@ struct Erased {
     devices_removed: usize,
 }
 
+/// Whether the session's passkey ceremony is recent enough.
+fn recent(request: &Request) -> Result<(), UsersError> {
+    let auth_time = request.headers().get("vottery-auth-time").and_then(|v| v.to_str().ok());
+    require_recent_passkey(auth_time, kit::now())
+}
+
 /// The member the gateway verified, if their passkey ceremony is recent.
 fn recent_member(request: &Request) -> Result<UserId, UsersError> {
     let user = member(request)?;
-    let auth_time = request.headers().get("vottery-auth-time").and_then(|v| v.to_str().ok());
-    require_recent_passkey(auth_time, kit::now())?;
+    recent(request)?;
     Ok(user)
 }
 
@@ -92,9 +97,15 @@ pub async fn export(request: Request) -> Result<kit::Response, UsersError> {
 /// passkeys, then the sessions and devices; each step idempotent, so a
 /// failed erasure is completed by sending it again.
 pub async fn erase(request: Request) -> Result<kit::Response, UsersError> {
-    let user = recent_member(&request)?;
+    let user = member(&request)?;
     let db = store::open().await?;
-    store::erase_account(&db, user.as_str()).await?.proceed()?;
+    match recent(&request) {
+        Ok(()) => store::erase_account(&db, user.as_str()).await?.proceed()?,
+        // An erasure a recent passkey began (the account is gone) is finished
+        // with the session alone: the passkeys may already be gone.
+        Err(stale) if store::has_account(&db, user.as_str()).await? => return Err(stale),
+        Err(_) => {}
+    }
     let passkeys = kit::call("users", &ErasePasskeys { user_id: user.as_str().to_owned() })
         .await
         .map_err(|e| UsersError::Dependency(format!("auth {e}")))?;

@@ -430,6 +430,13 @@ pub async fn held_records(
     Ok((json(column(row, 0)?)?, json(column(row, 1)?)?))
 }
 
+/// Whether the member still has an account (an erasure has not begun).
+pub async fn has_account(db: &Connection, user_id: &str) -> Result<bool, UsersError> {
+    const SQL: &str = "SELECT 1 FROM users.accounts WHERE id = $1::text::uuid";
+    let rows = kit::pg::rows(db, SQL, vec![ParameterValue::Str(user_id.to_owned())]).await.map_err(storage)?;
+    Ok(!rows.is_empty())
+}
+
 /// The member's account deleted, and with it (cascade) their sealed
 /// contacts, wrapped data key, profile, grants, demographic record and
 /// reports, with the `member.erased` audit row, in one statement; refused

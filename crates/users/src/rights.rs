@@ -8,7 +8,9 @@
 //! Erasure crosses three services and cannot be one transaction, so it is
 //! ordered for retries: each step is idempotent, the member's access
 //! token stays valid until the last one, and success is answered only
-//! after all three.
+//! after all three. Only the first step needs the recent passkey: once the
+//! account is gone, the same session finishes the erasure (the passkeys
+//! may be gone by then).
 //!
 //! ```text
 //!  DELETE /api/users/profile (auth_time within 300 s)
@@ -28,13 +30,15 @@
 //!       |
 //!       v
 //!  200 erased.   A failure at any arrow: 503, and the same request again
-//!                completes the remaining steps.
+//!                (with the same session, however old) completes the rest.
 //! ```
 //!
-//! Audit rows keep the member's random user id and nothing else of them:
-//! with the account row gone, nothing maps that id back to a person. An
-//! erased member who comes back from Sngine matches their Sngine account
-//! again and starts at step 1 with a new user id.
+//! What stays is keyed by the member's random user id, which nothing maps
+//! back to a person once the account row is gone: the audit rows (security
+//! records; those of sign-ins and code checks hold the client address) and
+//! the revoked session rows (device id, methods, times). An erased member
+//! who comes back from Sngine matches their Sngine account again and starts
+//! at step 1 with a new user id.
 
 use crate::UsersError;
 

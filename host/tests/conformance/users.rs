@@ -940,14 +940,16 @@ fn an_erased_member_is_gone_their_sealed_data_cannot_be_opened_their_tokens_are_
 #[test]
 fn an_erasure_that_failed_half_way_completes_when_sent_again() {
     // Arrange: auth cannot delete passkeys, so the erasure stops after the account
-    let ada = ada(Mode::Reuse);
+    let mut ada = ada(Mode::Reuse);
     ada.with_passkey();
     ada.db.query("REVOKE DELETE ON auth.passkeys FROM vottery_auth");
 
-    // Act
+    // Act: the retry comes later, with the same session (its passkey
+    // ceremony no longer recent)
     let failed = ada.call("DELETE", "/api/users/profile", None);
     let between = ada.held_rows();
     ada.db.query("GRANT DELETE ON auth.passkeys TO vottery_auth");
+    ada.signed_in_ago(330);
     let retried = ada.call("DELETE", "/api/users/profile", None);
 
     // Assert

@@ -8,6 +8,8 @@ import { ApiProblem } from "../lib/problems";
 export interface Session {
   accessToken: string;
   expiresAt: number;
+  /** How long before `expiresAt` to refresh: a minute, or a third of the lifetime when shorter. */
+  early: number;
   sessionId: string;
 }
 
@@ -17,40 +19,42 @@ interface Tokens {
   session_id: string;
 }
 
-type Message = { type: "tokens"; session: Session } | { type: "logout" };
+type Message = { type: "tokens"; session: Session } | { type: "logout"; sessionId: string | null };
 
 export type SessionState = "checking" | "signed-out" | "signed-in";
 
 interface SessionApi {
   state: SessionState;
   session: Session | null;
+  /** Why this tab was signed out, when it did not choose to be. */
+  notice: string | null;
   /** Adopts the tokens step 3 or a passkey sign-in answered. */
   begin(tokens: Tokens): void;
   /** A valid access token, refreshed first when it is about to expire. */
   token(): Promise<string>;
-  /** Ends the session here and in every other tab. */
+  /** Ends the session here and in every other tab; throws (and stays signed in) when the service refused. */
   logout(): Promise<void>;
   /** The session ended elsewhere (revoked, erased): forget it, saying why. */
   forget(notice?: string): void;
-  /** Why this tab was signed out, when it did not choose to be. */
-  notice: string | null;
 }
 
 const SessionContext = createContext<SessionApi | null>(null);
 const CHANNEL = "vottery-session";
 const LOCK = "vottery-refresh";
-/** Refresh this long before the access token expires. */
-const EARLY_MS = 60_000;
 
 function fromTokens(tokens: Tokens): Session {
+  const lifetime = tokens.expires_in * 1000;
   return {
     accessToken: tokens.access_token,
-    expiresAt: Date.now() + tokens.expires_in * 1000,
+    expiresAt: Date.now() + lifetime,
+    early: Math.min(60_000, lifetime / 3),
     sessionId: tokens.session_id,
   };
 }
 
-/** One refresh at a time across this browser's tabs (the Web Locks API), then shared with the others. */
+const fresh = (held: Session | null): held is Session => held !== null && held.expiresAt - Date.now() > held.early;
+
+/** One refresh (or logout) at a time across this browser's tabs: the Web Locks API. */
 async function exclusive<T>(work: () => Promise<T>): Promise<T> {
   if (navigator.locks) return navigator.locks.request(LOCK, work);
   return work();
@@ -61,34 +65,40 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<SessionState>("checking");
   const [notice, setNotice] = useState<string | null>(null);
   const current = useRef<Session | null>(null);
+  /** Sessions logged out here or in another tab: their tokens are never adopted again. */
+  const ended = useRef(new Set<string>());
   const channel = useMemo(() => (typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel(CHANNEL)), []);
 
   const adopt = useCallback((next: Session | null) => {
+    if (next && ended.current.has(next.sessionId)) return;
     current.current = next;
     if (next) setNotice(null);
     setSession(next);
     setState(next ? "signed-in" : "signed-out");
   }, []);
 
-  const refresh = useCallback(async (): Promise<Session | null> => {
-    return exclusive(async () => {
-      const held = current.current;
-      if (held && held.expiresAt - Date.now() > EARLY_MS) return held;
-      try {
-        const tokens = await unwrap(api.POST("/api/auth/refresh-token", { body: { device_id: deviceId() } }));
-        const next = fromTokens(tokens);
-        adopt(next);
-        channel?.postMessage({ type: "tokens", session: next } satisfies Message);
-        return next;
-      } catch (error) {
-        if (error instanceof ApiProblem && error.status === 401) {
-          adopt(null);
-          return null;
+  const share = useCallback((message: Message) => channel?.postMessage(message), [channel]);
+
+  const refresh = useCallback(
+    async (): Promise<Session | null> =>
+      exclusive(async () => {
+        if (fresh(current.current)) return current.current;
+        try {
+          const tokens = await unwrap(api.POST("/api/auth/refresh-token", { body: { device_id: deviceId() } }));
+          const next = fromTokens(tokens);
+          adopt(next);
+          share({ type: "tokens", session: next });
+          return current.current;
+        } catch (error) {
+          if (error instanceof ApiProblem && error.status === 401) {
+            adopt(null);
+            return null;
+          }
+          throw error;
         }
-        throw error;
-      }
-    });
-  }, [adopt, channel]);
+      }),
+    [adopt, share],
+  );
 
   useEffect(() => {
     refresh().catch(() => adopt(null));
@@ -97,7 +107,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (!channel) return;
     const listen = (event: MessageEvent<Message>) => {
-      if (event.data.type === "logout") adopt(null);
+      if (event.data.type === "logout") {
+        if (event.data.sessionId) ended.current.add(event.data.sessionId);
+        adopt(null);
+      }
       if (event.data.type === "tokens") adopt(event.data.session);
     };
     channel.addEventListener("message", listen);
@@ -106,45 +119,58 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     if (!session) return;
-    const wait = Math.max(5_000, session.expiresAt - Date.now() - EARLY_MS);
+    const wait = Math.max(5_000, session.expiresAt - Date.now() - session.early);
     const timer = window.setTimeout(() => {
       refresh().catch(() => undefined);
     }, wait);
     return () => window.clearTimeout(timer);
   }, [session, refresh]);
 
-  const value = useMemo<SessionApi>(
-    () => ({
-      state,
-      session,
-      notice,
-      begin(tokens) {
-        const next = fromTokens(tokens);
-        adopt(next);
-        channel?.postMessage({ type: "tokens", session: next } satisfies Message);
-      },
-      async token() {
-        const held = current.current;
-        if (held && held.expiresAt - Date.now() > EARLY_MS) return held.accessToken;
-        const next = await refresh();
-        if (!next) throw new ApiProblem(401, null);
-        return next.accessToken;
-      },
-      async logout() {
+  const begin = useCallback(
+    (tokens: Tokens) => {
+      const next = fromTokens(tokens);
+      adopt(next);
+      share({ type: "tokens", session: next });
+    },
+    [adopt, share],
+  );
+
+  const token = useCallback(async () => {
+    const next = fresh(current.current) ? current.current : await refresh();
+    if (!next) throw new ApiProblem(401, null);
+    return next.accessToken;
+  }, [refresh]);
+
+  const logout = useCallback(
+    () =>
+      exclusive(async () => {
         try {
           await unwrap(api.POST("/api/auth/logout", { body: { device_id: deviceId() } }));
-        } finally {
-          adopt(null);
-          channel?.postMessage({ type: "logout" } satisfies Message);
+        } catch (error) {
+          // A session the service no longer knows is as good as ended; any other failure keeps it.
+          if (!(error instanceof ApiProblem) || error.status !== 401) throw error;
         }
-      },
-      forget(why) {
-        setNotice(why ?? null);
+        const sessionId = current.current?.sessionId ?? null;
+        if (sessionId) ended.current.add(sessionId);
         adopt(null);
-        channel?.postMessage({ type: "logout" } satisfies Message);
-      },
-    }),
-    [state, session, notice, adopt, channel, refresh],
+        share({ type: "logout", sessionId });
+      }),
+    [adopt, share],
+  );
+
+  const forget = useCallback(
+    (why?: string) => {
+      setNotice(why ?? null);
+      const sessionId = current.current?.sessionId ?? null;
+      adopt(null);
+      share({ type: "logout", sessionId });
+    },
+    [adopt, share],
+  );
+
+  const value = useMemo<SessionApi>(
+    () => ({ state, session, notice, begin, token, logout, forget }),
+    [state, session, notice, begin, token, logout, forget],
   );
 
   return <SessionContext value={value}>{children}</SessionContext>;

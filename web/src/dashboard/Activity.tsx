@@ -54,7 +54,14 @@ export function DataCard() {
       return await work();
     } catch (caught) {
       if (!(caught instanceof ApiProblem) || caught.code !== "insufficient_user_authentication") throw caught;
+      const previous = session.session?.sessionId;
       session.begin(await signInWithPasskey());
+      // The passkey opened a new session: the old one of this device ends.
+      if (previous) {
+        await member((auth) => api.DELETE("/api/sessions/{id}", { ...auth, params: { path: { id: previous } } })).catch(
+          () => undefined,
+        );
+      }
       return work();
     }
   }
@@ -66,8 +73,10 @@ export function DataCard() {
       const { data } = await withRecentPasskey(() => member((auth) => api.GET("/api/users/profile/export", auth)));
       const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
       const link = Object.assign(document.createElement("a"), { href: url, download: "vottery-export.json" });
+      document.body.append(link);
       link.click();
-      URL.revokeObjectURL(url);
+      link.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (caught) {
       setError(caught);
     } finally {

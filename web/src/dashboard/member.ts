@@ -16,22 +16,22 @@ interface Answer<T> {
  * with the reason.
  */
 export function useMemberCall() {
-  const session = useSession();
+  const { token, forget } = useSession();
   return useCallback(
     async <T,>(call: (auth: ReturnType<typeof bearer>) => Promise<Answer<T>>): Promise<{ data: T; response: Response }> => {
       let answer: Answer<T>;
       try {
-        answer = await call(bearer(await session.token()));
+        answer = await call(bearer(await token()));
       } catch (error) {
         throw error instanceof ApiProblem ? error : new ApiProblem(0, null);
       }
       if (answer.response.ok) return { data: answer.data as T, response: answer.response };
       const problem = asProblem(answer.response.status, answer.error);
       if (problem.status === 401 && problem.code !== "insufficient_user_authentication") {
-        session.forget(messageFor(problem));
+        forget(messageFor(problem));
       }
       throw problem;
     },
-    [session],
+    [token, forget],
   );
 }

@@ -3,7 +3,7 @@ import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode } from "react
 export function Card({ title, children }: { title: string; children: ReactNode }) {
   return (
     <section className="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200 sm:p-8" aria-labelledby={slug(title)}>
-      <h2 id={slug(title)} className="mb-4 text-xl font-semibold">
+      <h2 id={slug(title)} tabIndex={-1} className="mb-4 text-xl font-semibold focus:outline-none">
         {title}
       </h2>
       {children}
