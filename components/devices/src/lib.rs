@@ -11,8 +11,10 @@ use vottery_devices_core::DeviceError;
 use vottery_sessions_core::SessionError;
 
 mod cache;
+mod member;
 mod members;
 mod registry;
+mod removal;
 mod sessions;
 
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +98,7 @@ async fn handle(request: Request) -> kit::Response {
         },
         Register | List | Update | Remove | Sessions | CurrentSession | RevokeSession | RevokeOthers => {
             // The gateway verified the access token and set these headers.
-            let Some(member) = sessions::Member::from_headers(&request) else {
+            let Some(member) = member::Member::from_headers(&request) else {
                 return kit::problem(&Problem::new(401, "token_missing", "Unauthorized"));
             };
             match endpoint {
@@ -106,7 +108,7 @@ async fn handle(request: Request) -> kit::Response {
                 RevokeSession => session(sessions::revoke_one(&member, &id).await),
                 RevokeOthers => session(sessions::revoke_others(&member).await),
                 List => respond(registry::list(&member).await),
-                Remove => respond(registry::remove(&member, &id).await),
+                Remove => respond(removal::remove(&member, &id).await),
                 _ => match kit::json_body(request, kit::MAX_JSON_BODY).await {
                     Ok(body) => respond(registry::update(&member, body).await),
                     Err(e) => respond(Err(e.into())),

@@ -27,7 +27,7 @@ async fn open() -> Result<Connection, DeviceError> {
 }
 
 fn checked_user(user_id: &str) -> Result<ParameterValue, DeviceError> {
-    if !crate::registry::valid_user(user_id) {
+    if !crate::member::valid_user(user_id) {
         return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
     }
     Ok(ParameterValue::Str(user_id.to_owned()))

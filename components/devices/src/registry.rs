@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
 use spin_sdk::wasip3::clocks::monotonic_clock;
-use vottery_component_kit::contracts::auth::RemovePasskeys;
 use vottery_component_kit::contracts::devices::{
     ClientHints, Place, PlaceOf, RegisterDevice, RegisteredDevice, Sighting, Software,
 };
@@ -18,6 +17,8 @@ use vottery_component_kit::{self as kit};
 use vottery_devices_core::{DeviceError, Report, classify, fingerprint_material};
 use vottery_sessions_core::DeviceId;
 use vottery_validate::ValidationError;
+
+use crate::member::Member;
 
 /// How long the geolocation API may take before the device is registered
 /// without a location.
@@ -122,7 +123,7 @@ pub async fn register(body: RegisterDevice) -> Result<kit::Response, DeviceError
 /// Registers the device, or updates it if it is already the member's.
 async fn register_seen(user_id: &str, device_id: &str, seen: &Sighting) -> Result<kit::Response, DeviceError> {
     let device_id = DeviceId::parse(device_id)?;
-    if !valid_user(user_id) {
+    if !crate::member::valid_user(user_id) {
         return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
     }
     let observed = observe(seen).await?;
@@ -187,10 +188,6 @@ async fn register_seen(user_id: &str, device_id: &str, seen: &Sighting) -> Resul
     Ok(kit::json(if created { 201 } else { 200 }, &answer))
 }
 
-pub fn valid_user(user_id: &str) -> bool {
-    user_id.len() == 36 && user_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CurrentBody {
@@ -201,10 +198,7 @@ pub struct CurrentBody {
 /// `POST /api/devices/register`: the member's current device (the one its
 /// access token is bound to; new devices come in through step 3) seen again:
 /// kind, versions, address, place and fingerprint brought up to date.
-pub async fn register_current(
-    member: &crate::sessions::Member,
-    request: spin_sdk::http::Request,
-) -> Result<kit::Response, DeviceError> {
+pub async fn register_current(member: &Member, request: spin_sdk::http::Request) -> Result<kit::Response, DeviceError> {
     let header =
         |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim_matches('"').to_owned());
     let client_hints = ClientHints {
@@ -235,7 +229,7 @@ async fn member_db() -> Result<Connection, DeviceError> {
 }
 
 /// `GET /api/devices/list`: the member's devices, last seen first.
-pub async fn list(member: &crate::sessions::Member) -> Result<kit::Response, DeviceError> {
+pub async fn list(member: &Member) -> Result<kit::Response, DeviceError> {
     let db = member_db().await?;
     let found = kit::pg::rows(
         &db,
@@ -274,7 +268,7 @@ pub struct UpdateBody {
 }
 
 /// `PUT /api/devices/update`: names a device of the member's, or sets its trust.
-pub async fn update(member: &crate::sessions::Member, body: UpdateBody) -> Result<kit::Response, DeviceError> {
+pub async fn update(member: &Member, body: UpdateBody) -> Result<kit::Response, DeviceError> {
     let device_id = DeviceId::parse(&body.device_id)?;
     if let Some(name) = &body.name
         && (name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control))
@@ -314,50 +308,10 @@ pub async fn update(member: &crate::sessions::Member, body: UpdateBody) -> Resul
     Ok(kit::json(200, &json!({ "device_id": device_id.as_str(), "name": name, "trusted": trusted })))
 }
 
-/// `DELETE /api/devices/:id`: removes a device of the member's and ends its
-/// sessions; its passkeys are removed first.
-pub async fn remove(member: &crate::sessions::Member, raw_id: &str) -> Result<kit::Response, DeviceError> {
-    let device_id = DeviceId::parse(raw_id).map_err(|_| DeviceError::NotFound)?;
-    // The device's passkeys go first (auth owns them): a device is never
-    // removed with a credential left that still opens sessions on it.
-    let request = RemovePasskeys { user_id: member.user_id.clone(), device_id: device_id.as_str().to_owned() };
-    let passkeys = kit::call("devices", &request).await.map_err(|e| DeviceError::Storage(format!("auth {e}")))?;
-    let db = member_db().await?;
-    let removed = kit::pg::rows(
-        &db,
-        "DELETE FROM devices.devices WHERE device_id = $1 AND user_id = $2::text::uuid RETURNING 1",
-        vec![ParameterValue::Str(device_id.as_str().to_owned()), ParameterValue::Str(member.user_id.clone())],
-    )
-    .await
-    .map_err(storage)?;
-    if removed.is_empty() {
-        return Err(DeviceError::NotFound);
-    }
-    let sessions = crate::sessions::revoke_device(member, device_id.as_str())
-        .await
-        .map_err(|e| DeviceError::Storage(e.to_string()))?;
-    kit::pg::audit(
-        &db,
-        &kit::Actor::Member(member.user_id.clone()),
-        "device.removed",
-        device_id.as_str(),
-        "ok",
-        &json!({ "sessions": sessions }),
-    )
-    .await
-    .map_err(storage)?;
-    crate::cache::publish("device.removed", json!({ "device_id": device_id.as_str() })).await;
-    let reply = json!({
-        "device_id": device_id.as_str(), "removed": true, "revoked_sessions": sessions,
-        "removed_passkeys": passkeys.removed,
-    });
-    Ok(kit::json(200, &reply))
-}
-
 /// `POST /internal/devices/place` (from `users`, for demographics): the
 /// country and region of the member's most recently seen located device.
 pub async fn place(body: PlaceOf) -> Result<kit::Response, DeviceError> {
-    if !valid_user(&body.user_id) {
+    if !crate::member::valid_user(&body.user_id) {
         return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
     }
     let rows = kit::pg::rows(

@@ -16,6 +16,7 @@ use vottery_sessions_core::{Decision, DeviceId, Policy, SessionError, SessionSta
 use vottery_validate::decode_base64url;
 
 use crate::cache::{Cache, publish};
+use crate::member::Member;
 use vottery_devices_core::DeviceError;
 
 const RACES: usize = 3;
@@ -88,7 +89,7 @@ pub async fn open_session(body: OpenSession) -> Result<kit::Response, SessionErr
     let device = DeviceId::parse(&body.device_id)?;
     let token_hash = hash("token_hash", &body.token_hash)?;
     let amr_ok = !body.amr.is_empty() && body.amr.iter().all(|a| vottery_sessions_core::Amr::parse(a).is_some());
-    if !crate::registry::valid_user(&body.user_id) || !amr_ok {
+    if !crate::member::valid_user(&body.user_id) || !amr_ok {
         return Err(vottery_validate::ValidationError::InvalidField("`user_id` or `amr`".into()).into());
     }
     let observed = match &body.seen {
@@ -263,24 +264,6 @@ pub async fn revoke(body: RevokeSession) -> Result<kit::Response, SessionError> 
         cache.revoke(&found.session_id, "logout", policy.access_ttl).await.map_err(SessionError::Storage)?;
     }
     Ok(kit::json(200, &RevokedSession { session_id: found.session_id, revoked: true }))
-}
-
-/// The member's identity the gateway verified (`vottery-*` headers).
-pub struct Member {
-    pub user_id: String,
-    pub session_id: String,
-    pub device_id: String,
-}
-
-impl Member {
-    pub fn from_headers(request: &spin_sdk::http::Request) -> Option<Self> {
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Some(Self {
-            user_id: header("vottery-user")?,
-            session_id: header("vottery-session")?,
-            device_id: header("vottery-device")?,
-        })
-    }
 }
 
 /// `GET /api/sessions/current`: who the access token says the caller is.
