@@ -2,7 +2,7 @@
 //! opened on them.
 //!
 //! Routes under `/internal/` are reachable only through service chaining
-//! (no public trigger routes them), from `auth`.
+//! (no public trigger routes them), from `auth` and `users`.
 
 use spin_sdk::http::Request;
 use spin_sdk::http_service;

@@ -62,14 +62,16 @@ fn recent_member(request: &Request) -> Result<UserId, UsersError> {
 
 /// `GET /api/users/profile/export`: the profile with the contacts in
 /// clear, grants and demographics (one query), both histories (a query per
-/// page), and what `devices` and `auth` hold (two calls, concurrent).
+/// page, the two concurrent), and what `devices` and `auth` hold (two
+/// calls, concurrent).
 pub async fn export(request: Request) -> Result<kit::Response, UsersError> {
     let user = recent_member(&request)?;
     let account = held(&user).await?;
     let db = store::open().await?;
     let (roles, demographics) = store::held_records(&db, user.as_str()).await?;
-    let (activity, reports_complete) = history(&db, &user, Source::Frontend).await?;
-    let (security_events, events_complete) = history(&db, &user, Source::Security).await?;
+    let (reports, events) =
+        futures::future::join(history(&db, &user, Source::Frontend), history(&db, &user, Source::Security)).await;
+    let ((activity, reports_complete), (security_events, events_complete)) = (reports?, events?);
     let (devices, passkeys) = futures::future::join(
         kit::call("users", &ExportMember { user_id: user.as_str().to_owned() }),
         kit::call("users", &ExportPasskeys { user_id: user.as_str().to_owned() }),

@@ -1,10 +1,8 @@
 import type { components } from "@vottery/identity-client";
-import { useEffect, useState } from "react";
 
 import { api } from "../api/client";
-import { messageFor } from "../lib/problems";
 import { Alert, Button, Card } from "../ui/kit";
-import { useMemberCall } from "./member";
+import { type MemberCall, useMemberList } from "./member";
 
 type Device = components["schemas"]["DeviceListItem"];
 type SessionItem = components["schemas"]["SessionListItem"];
@@ -22,30 +20,18 @@ function when(seconds: number): string {
   return new Date(seconds * 1000).toLocaleString();
 }
 
+async function readDevices(member: MemberCall): Promise<Device[]> {
+  return (await member((auth) => api.GET("/api/devices/list", auth))).data.devices;
+}
+
+async function readSessions(member: MemberCall): Promise<SessionItem[]> {
+  const { data } = await member((auth) => api.GET("/api/sessions", auth));
+  return data.sessions.filter((s) => s.revoked_at === null);
+}
+
 /** The member's devices: kind, system, browser, place, last seen; rename, trust, remove. */
 export function DevicesCard() {
-  const member = useMemberCall();
-  const [devices, setDevices] = useState<Device[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    const load = async () => {
-      const { data } = await member((auth) => api.GET("/api/devices/list", auth));
-      setDevices(data.devices);
-    };
-    load().catch((e) => setError(messageFor(e)));
-  }, [member, version]);
-
-  async function act(work: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await work();
-      setVersion((v) => v + 1);
-    } catch (caught) {
-      setError(messageFor(caught));
-    }
-  }
+  const { items: devices, error, act, member } = useMemberList(readDevices);
 
   function rename(device: Device) {
     const name = window.prompt("Name this device", device.name ?? "");
@@ -101,28 +87,7 @@ export function DevicesCard() {
 
 /** The member's sessions: revoke one, or every other. */
 export function SessionsCard() {
-  const member = useMemberCall();
-  const [sessions, setSessions] = useState<SessionItem[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    const load = async () => {
-      const { data } = await member((auth) => api.GET("/api/sessions", auth));
-      setSessions(data.sessions.filter((s) => s.revoked_at === null));
-    };
-    load().catch((e) => setError(messageFor(e)));
-  }, [member, version]);
-
-  async function act(work: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await work();
-      setVersion((v) => v + 1);
-    } catch (caught) {
-      setError(messageFor(caught));
-    }
-  }
+  const { items: sessions, error, act, member } = useMemberList(readSessions);
 
   return (
     <Card title="Sessions">

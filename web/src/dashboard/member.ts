@@ -1,4 +1,4 @@
-import { useCallback } from "react";
+import { useCallback, useEffect, useState } from "react";
 
 import { bearer } from "../api/client";
 import { useSession } from "../auth/session";
@@ -34,4 +34,33 @@ export function useMemberCall() {
     },
     [token, forget],
   );
+}
+
+export type MemberCall = ReturnType<typeof useMemberCall>;
+
+/**
+ * A list the member reads (`read` must be stable: defined outside the
+ * component), read again after each action on it; failures as sentences.
+ */
+export function useMemberList<T>(read: (member: MemberCall) => Promise<T[]>) {
+  const member = useMemberCall();
+  const [items, setItems] = useState<T[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => {
+    read(member).then(setItems, (e) => setError(messageFor(e)));
+  }, [member, read, version]);
+
+  const act = useCallback(async (work: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await work();
+      setVersion((v) => v + 1);
+    } catch (caught) {
+      setError(messageFor(caught));
+    }
+  }, []);
+
+  return { items, error, act, member };
 }
