@@ -120,6 +120,19 @@ build_web() {
     (cd "$ROOT/web" && npm run --silent check && npm run --silent build)
 }
 
+# The Kubernetes manifests (deploy/kubernetes): every document parsed and
+# checked, and checked against the others and spin.toml, by
+# deploy/kubernetes/check.mjs (Node.js 20 or later, npm packages `yaml` and
+# `smol-toml`).
+check_deploy_manifests() {
+    if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+        echo "the manifest check needs Node.js 20 or later (and npm)" >&2
+        exit 1
+    fi
+    ensure_node_packages "$ROOT/deploy/kubernetes"
+    (cd "$ROOT/deploy/kubernetes" && node check.mjs --quiet)
+}
+
 # Development secrets, made once per machine (as the local PostgreSQL they
 # seal keys in is the machine's) and never committed.
 dev_secrets() {

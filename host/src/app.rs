@@ -33,7 +33,7 @@ use crate::variables::{AppVariables, ComponentVariables};
 /// and a way back to the app for service chaining.
 pub struct Services {
     app: OnceLock<Weak<App>>,
-    pub postgres: crate::postgres::Pools,
+    pub postgres: Arc<crate::postgres::Pools>,
     pub redis: crate::redis::Clients,
     pub kv: crate::kv::Stores,
 }
@@ -107,6 +107,7 @@ pub struct LoadOptions<'a> {
     pub manifest: &'a Path,
     pub runtime_config: Option<&'a Path>,
     pub settings: InstanceSettings,
+    pub postgres: crate::postgres::PoolSettings,
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -117,9 +118,11 @@ impl App {
         let root = options.manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
         let variables =
             AppVariables::resolve(&manifest, &runtime_config.variables_provider, &|k| std::env::var(k).ok());
+        let postgres = Arc::new(crate::postgres::Pools::new(options.postgres));
+        crate::postgres::Pools::reap_in_background(&postgres);
         let services = Arc::new(Services {
             app: OnceLock::new(),
-            postgres: crate::postgres::Pools::default(),
+            postgres,
             redis: crate::redis::Clients::default(),
             kv: crate::kv::Stores::new(&runtime_config.key_value_store),
         });

@@ -67,6 +67,13 @@ struct Cli {
     /// Keep it off the public network.
     #[arg(long, env = "VOTTERY_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Connections each PostgreSQL pool (one per address, so per database
+    /// role) may hold.
+    #[arg(long, env = "VOTTERY_PG_POOL_SIZE", default_value_t = 6)]
+    pg_pool_size: usize,
+    /// Seconds a pooled PostgreSQL connection may sit idle before it is closed.
+    #[arg(long, env = "VOTTERY_PG_IDLE_TIMEOUT", default_value_t = 60.0)]
+    pg_idle_timeout: f64,
     /// Where compiled components are cached.
     #[arg(long, env = "VOTTERY_COMPILE_CACHE")]
     cache_dir: Option<PathBuf>,
@@ -124,8 +131,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         || cli.max_header_count == 0
         || cli.header_read_timeout.is_nan()
         || cli.header_read_timeout <= 0.0
+        || cli.pg_pool_size == 0
+        || !cli.pg_idle_timeout.is_finite()
+        || cli.pg_idle_timeout <= 0.0
     {
-        anyhow::bail!("--max-connections, --max-header-count and --header-read-timeout must be above 0");
+        anyhow::bail!(
+            "--max-connections, --max-header-count, --header-read-timeout, --pg-pool-size and --pg-idle-timeout must be above 0"
+        );
     }
     let settings = instances::InstanceSettings {
         max_reuse: cli.max_instance_reuse_count,
@@ -137,6 +149,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         manifest: &cli.from,
         runtime_config: cli.runtime_config.as_deref(),
         settings,
+        postgres: postgres::PoolSettings {
+            max_size: cli.pg_pool_size,
+            idle_timeout: Duration::try_from_secs_f64(cli.pg_idle_timeout).context("--pg-idle-timeout")?,
+        },
         cache_dir: cli.cache_dir,
     })
     .await?;

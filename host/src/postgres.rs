@@ -85,14 +85,59 @@ pub struct ConnectionBuilder {
 /// A pool's key: the address and the digest of the guest's root certificate.
 type PoolKey = (String, Option<String>);
 
+/// How many connections a pool may hold, and how long one may sit idle
+/// before it is closed.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_size: usize,
+    pub idle_timeout: std::time::Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_size: 6, idle_timeout: std::time::Duration::from_secs(60) }
+    }
+}
+
 /// Connection pools by address and root certificate, shared by every
-/// component of the app.
-#[derive(Default)]
+/// component of the app: one per database role, each of at most
+/// `max_size` connections, idle ones closed after `idle_timeout`.
 pub struct Pools {
     pools: Mutex<HashMap<PoolKey, deadpool_postgres::Pool>>,
+    settings: PoolSettings,
 }
 
 impl Pools {
+    pub fn new(settings: PoolSettings) -> Self {
+        Self { pools: Mutex::default(), settings }
+    }
+
+    /// Closes the connections idle for longer than the settings allow;
+    /// the count closed.
+    pub fn reap(&self) -> usize {
+        let Ok(pools) = self.locked() else { return 0 };
+        let idle = self.settings.idle_timeout;
+        pools.values().map(|pool| pool.retain(|_, metrics| metrics.last_used() < idle).removed.len()).sum()
+    }
+
+    /// Runs `reap` every half `idle_timeout` for as long as `pools` lives.
+    pub fn reap_in_background(pools: &Arc<Self>) {
+        let period = (pools.settings.idle_timeout / 2).max(std::time::Duration::from_millis(100));
+        let weak = Arc::downgrade(pools);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(pools) = weak.upgrade() else { break };
+                let closed = pools.reap();
+                if closed > 0 {
+                    tracing::debug!(closed, "idle PostgreSQL connections closed");
+                }
+            }
+        });
+    }
+
     fn locked(&self) -> Result<std::sync::MutexGuard<'_, HashMap<PoolKey, deadpool_postgres::Pool>>, Error> {
         self.pools.lock().map_err(|_| Error::Other("pool lock poisoned".into()))
     }
@@ -115,7 +160,7 @@ impl Pools {
                     .map_err(|e| Error::Other(format!("building the connection pool: {e}")))?
                     .map_err(|e| failed(&server, e))?;
                 let pool = deadpool_postgres::Pool::builder(manager)
-                    .max_size(32)
+                    .max_size(self.settings.max_size)
                     .build()
                     .map_err(|e| failed(&server, e.to_string()))?;
                 self.locked()?.entry(key).or_insert(pool).clone()

@@ -1784,12 +1784,12 @@ export interface components {
             };
         };
         /**
-         * @description A key's id: `<tok|sig|pii|rsa|elg>-<version>-<8 hex digits>`.
+         * @description A key's id: `<tok|sig|pii|rsa|elg|log>-<version>-<8 hex digits>`.
          * @example tok-1-9f2c1a04
          */
         Kid: string;
         /** @enum {string} */
-        KeyPurpose: "token-signing" | "data-signing" | "pii-wrapping" | "rsa-encryption" | "election";
+        KeyPurpose: "token-signing" | "data-signing" | "pii-wrapping" | "rsa-encryption" | "election" | "log-signing";
         /** @enum {string} */
         KeyState: "active" | "retiring" | "retired" | "destroyed";
         /** @enum {string} */
@@ -1878,7 +1878,7 @@ export interface components {
             retiring_at: number | null;
             retired_at: number | null;
             destroyed_at: number | null;
-            /** @description Signature keys (`token-signing`, `data-signing`). */
+            /** @description Signature keys (`token-signing`, `data-signing`, `log-signing`). */
             jwk?: components["schemas"]["Jwk"];
             /** @description Other asymmetric keys (`rsa-encryption`: SubjectPublicKeyInfo DER; `election`: Ristretto255 point). */
             public_key?: string;

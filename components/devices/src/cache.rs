@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 use spin_sdk::redis::RedisParameter;
 use vottery_component_kit::redis::Namespaced;
+use vottery_sessions_core::revocation;
 
 pub struct Cache {
     redis: Namespaced,
@@ -21,9 +22,9 @@ impl Cache {
     }
 
     /// Marks `session` revoked (`<namespace>:revoked:<id>`) for as long as
-    /// an access token of it can live, so the gateway refuses its tokens
-    /// from the next request on, not at their expiry; then says so on the
-    /// event channel.
+    /// an access token of it can be accepted (its lifetime and the
+    /// gateway's leeway), so the gateway refuses its tokens from the next
+    /// request on, not at their expiry; then says so on the event channel.
     pub async fn revoke(&self, session: &str, reason: &str, access_ttl: i64) -> Result<(), String> {
         self.rewrite(session, reason, access_ttl).await?;
         self.publish("session.revoked", json!({ "session_id": session, "reason": reason })).await;
@@ -33,10 +34,10 @@ impl Cache {
     /// Writes the revocation entry only.
     pub async fn rewrite(&self, session: &str, reason: &str, access_ttl: i64) -> Result<(), String> {
         let args = vec![
-            RedisParameter::Binary(self.redis.key(&format!("revoked:{session}")).into_bytes()),
+            RedisParameter::Binary(revocation::entry_key(self.redis.namespace(), session).into_bytes()),
             RedisParameter::Binary(reason.as_bytes().to_vec()),
             RedisParameter::Binary(b"EX".to_vec()),
-            RedisParameter::Int64(access_ttl.max(1)),
+            RedisParameter::Int64(access_ttl.max(1) + revocation::TOKEN_LEEWAY),
         ];
         self.redis.conn.execute("SET", args).await.map_err(|e| format!("redis: {e:?}"))?;
         Ok(())

@@ -2,7 +2,8 @@
 //! (`gateway_auth = "required"`): an EdDSA `at+jwt` of this issuer for
 //! this audience, its key from the security service's JWKS (cached in Redis
 //! for a minute, fetched again for an unknown `kid` at most every
-//! `MISS_INTERVAL` seconds), and its session not in the revocation cache.
+//! `MISS_INTERVAL` seconds), and its session not in the revocation cache
+//! (rebuilt from PostgreSQL when Redis has lost it: `revocations`).
 //! The middleware runs with the configuration of the component it is in
 //! front of (`inherit_configuration`).
 //!
@@ -27,11 +28,11 @@ use vottery_component_kit::Problem;
 use vottery_gateway_policy::limits::{self, Verdict};
 use vottery_gateway_policy::{VerifiedTokens, token_problem};
 
-use crate::limiter::Charge;
+use crate::limiter::{Charge, Revocation};
 
 const JWKS_URL: &str = "http://security.spin.internal/.well-known/jwks.json";
 const JWKS_TTL: i64 = 60;
-const LEEWAY: u64 = 60;
+const LEEWAY: u64 = vottery_sessions_core::revocation::TOKEN_LEEWAY.unsigned_abs();
 /// The least time between two fetches of the key set for unknown `kid`s.
 const MISS_INTERVAL: i64 = 10;
 const REMEMBERED_TOKENS: usize = 4096;
@@ -98,24 +99,27 @@ async fn fetch_jwks(redis: &Connection, key: &str) -> Result<JwkSet, Problem> {
 /// A verify request's rate limit: its charge and client address, and the
 /// last verdict (for the answer's `RateLimit` field).
 pub struct Limit<'a> {
-    pub charge: Charge<'a>,
+    pub charge: &'a Charge<'a>,
     pub address: String,
     pub verdict: Option<Verdict>,
     pub config: &'a crate::Config,
 }
 
 impl Limit<'_> {
-    /// Charges `buckets` (and reads the revocation of `sid`); a refusal is
-    /// the 429 problem.
+    /// Charges `buckets` (and reads whether `sid` is revoked, from
+    /// PostgreSQL when the cache is cold); a refusal is the 429 problem.
     async fn spend(&mut self, redis: &Connection, buckets: &[String], sid: Option<&str>) -> Result<bool, Problem> {
-        let revocation = sid.map(|sid| format!("{}:revoked:{sid}", self.charge.namespace));
-        let (verdict, revoked) =
-            self.charge.run(redis, buckets, revocation.as_deref()).await?.ok_or_else(crate::limiter::unavailable)?;
+        let (verdict, revocation) =
+            self.charge.run(redis, buckets, sid).await?.ok_or_else(crate::limiter::unavailable)?;
         self.verdict = Some(verdict);
         if !verdict.admitted {
             return Err(limits::refused(self.charge.class, &verdict));
         }
-        Ok(revoked)
+        match (revocation, sid) {
+            (Revocation::Revoked, _) => Ok(true),
+            (Revocation::Unknown, Some(sid)) => crate::revocations::rebuild(redis, self.charge.namespace, sid).await,
+            _ => Ok(false),
+        }
     }
 }
 

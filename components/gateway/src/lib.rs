@@ -21,6 +21,7 @@ use crate::limiter::Charge;
 
 mod access;
 mod limiter;
+mod revocations;
 
 #[http_service]
 async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode> {
@@ -55,31 +56,33 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
         Some(url) => spin_sdk::redis::Connection::open(url.clone()).await.ok(),
         None => None,
     };
-    let charge = Charge { namespace: &config.namespace, class, rate: config.rates.of(class) };
+    let charge = Charge {
+        namespace: &config.namespace,
+        class,
+        rate: config.rates.of(class),
+        checkpoint_every: config.checkpoint_every,
+        checkpoint_due: std::cell::Cell::new(false),
+    };
     edge.rate = Some((class, charge.rate));
-    if policy::needs_token(config.gateway_auth.as_deref(), parts.uri.path()) {
-        let Some(redis) = &redis else {
-            return early(&limiter::unavailable(), &edge);
-        };
+    let needs_token = policy::needs_token(config.gateway_auth.as_deref(), parts.uri.path());
+    let admitted = if needs_token {
         let authorization = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let mut limit = access::Limit { charge, address: address.clone(), verdict: None, config: &config };
-        let verified = access::verify(policy::bearer(authorization), redis, &mut limit).await;
-        edge.verdict = limit.verdict;
-        match verified {
-            Ok(identity) => {
-                for (name, value) in identity {
-                    parts.headers.insert(name, HeaderValue::try_from(value).map_err(internal)?);
-                }
-            }
-            Err(problem) => return early(&problem, &edge),
-        }
+        verify_token(policy::bearer(authorization), redis.as_ref(), &charge, &address, &config, &mut edge).await
     } else {
-        match limit_address(redis.as_ref(), &charge, &address).await {
-            Ok(verdict) => edge.verdict = verdict,
-            Err((problem, verdict)) => {
-                edge.verdict = verdict;
-                return early(&problem, &edge);
+        limit_address(redis.as_ref(), &charge, &address, &mut edge).await.map(|()| Vec::new())
+    };
+    let checkpoint_due = charge.checkpoint_due.get();
+    match admitted {
+        Ok(identity) => {
+            for (name, value) in identity {
+                parts.headers.insert(name, HeaderValue::try_from(value).map_err(internal)?);
             }
+        }
+        Err(problem) => {
+            if checkpoint_due {
+                checkpoint(&edge.id).await;
+            }
+            return early(&problem, &edge);
         }
     }
 
@@ -87,7 +90,11 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
     let inner = body.take_unstarted().ok_or_else(|| internal("request body already read"))?;
     let forward = rebuild(inner, Fields::try_from(parts.headers).map_err(internal)?)?;
 
-    let mut downstream = spin_sdk::http::next(forward).await?;
+    let mut downstream = if checkpoint_due {
+        futures::future::join(spin_sdk::http::next(forward), checkpoint(&edge.id)).await.0?
+    } else {
+        spin_sdk::http::next(forward).await?
+    };
     let status = downstream.status().as_u16();
     policy::sanitize_head(downstream.headers_mut(), false);
     decorate(downstream.headers_mut(), &edge)?;
@@ -98,6 +105,19 @@ async fn handle(request: spin_sdk::http::Request) -> Result<Response, ErrorCode>
     let (response, _sent) = Response::new(fields, Some(body), trailers);
     response.set_status_code(status).map_err(|()| internal("invalid status"))?;
     Ok(response)
+}
+
+/// Asks `security` for an audit checkpoint, the turn of this request (one
+/// per interval across every replica), while the request is served. A
+/// failure is logged and waits for the next turn.
+async fn checkpoint(request_id: &str) {
+    if let Err(e) = kit::call("gateway", &kit::contracts::security::Checkpoint {}).await {
+        let line = serde_json::json!({
+            "level": "warn", "service": "gateway", "request_id": request_id,
+            "event": "audit_checkpoint_failed", "cause": e.to_string(),
+        });
+        eprintln!("{line}");
+    }
 }
 
 /// What every answer of this request carries: its id, the CORS headers
@@ -122,6 +142,9 @@ pub struct Config {
     gateway_auth: Option<String>,
     pub token_issuer: Option<String>,
     pub token_audience: Option<String>,
+    /// Seconds between audit checkpoints (`audit_checkpoint_interval`; 0
+    /// or unset where the fronted component cannot reach `security`).
+    checkpoint_every: u32,
 }
 
 static CONFIG: std::sync::Mutex<Option<std::sync::Arc<Config>>> = std::sync::Mutex::new(None);
@@ -154,6 +177,10 @@ impl Config {
             gateway_auth: set(kit::variable("gateway_auth").await),
             token_issuer: set(kit::variable("token_issuer").await),
             token_audience: set(kit::variable("token_audience").await),
+            checkpoint_every: match set(kit::variable("audit_checkpoint_interval").await) {
+                None => 0,
+                Some(raw) => raw.parse().map_err(|_| misconfigured(format!("audit_checkpoint_interval: `{raw}`")))?,
+            },
         })
     }
 }
@@ -168,19 +195,43 @@ fn client_address(headers: &HeaderMap, proxies: &str) -> String {
     vottery_devices_core::visitor_ip(&peer, forwarded.as_deref(), proxies).unwrap_or(peer)
 }
 
+/// Checks a request's access token and charges its buckets; the identity
+/// to pass downstream.
+async fn verify_token(
+    token: Option<&str>,
+    redis: Option<&spin_sdk::redis::Connection>,
+    charge: &Charge<'_>,
+    address: &str,
+    config: &Config,
+    edge: &mut Edge,
+) -> Result<access::Identity, Problem> {
+    let redis = redis.ok_or_else(limiter::unavailable)?;
+    let mut limit = access::Limit { charge, address: address.to_owned(), verdict: None, config };
+    let verified = access::verify(token, redis, &mut limit).await;
+    edge.verdict = limit.verdict;
+    verified
+}
+
 /// Charges the client address's bucket of a request without a token.
 async fn limit_address(
     redis: Option<&spin_sdk::redis::Connection>,
     charge: &Charge<'_>,
     address: &str,
-) -> Result<Option<Verdict>, (Problem, Option<Verdict>)> {
+    edge: &mut Edge,
+) -> Result<(), Problem> {
     let Some(redis) = redis else {
-        return if charge.class.fails_closed() { Err((limiter::unavailable(), None)) } else { Ok(None) };
+        return if charge.class.fails_closed() { Err(limiter::unavailable()) } else { Ok(()) };
     };
     match charge.run(redis, &[charge.address_key(address)], None).await {
-        Ok(Some((verdict, _))) if !verdict.admitted => Err((limits::refused(charge.class, &verdict), Some(verdict))),
-        Ok(found) => Ok(found.map(|(verdict, _)| verdict)),
-        Err(problem) => Err((problem, None)),
+        Ok(Some((verdict, _))) if !verdict.admitted => {
+            edge.verdict = Some(verdict);
+            Err(limits::refused(charge.class, &verdict))
+        }
+        Ok(found) => {
+            edge.verdict = found.map(|(verdict, _)| verdict);
+            Ok(())
+        }
+        Err(problem) => Err(problem),
     }
 }
 

@@ -8,9 +8,15 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use vottery_component_kit::Problem;
 use vottery_gateway_policy::limits::{Rate, RouteClass, Verdict};
 
-/// KEYS: refusal counter, buckets..., [revocation entry]. ARGV: interval
-/// (µs), window (µs), class, number of buckets, whether the last key is a
-/// revocation entry (1/0). Returns {admitted, remaining, reset s, revoked}.
+/// KEYS: refusal counter, buckets..., [revocation entry, warm marker],
+/// [checkpoint turn]. ARGV: interval (µs), window (µs), class, number of
+/// buckets, whether a revocation entry and the cache's marker follow the
+/// buckets (1/0), seconds between audit checkpoints (0: none, and no
+/// turn key). Returns {admitted, remaining, reset s, revoked, checkpoint}:
+/// revoked is 1 for an entry, 0 for none in a warm cache, 2 for none in a
+/// cold one (no marker: Redis lost its data since the last rebuild, so a
+/// miss proves nothing); checkpoint is 1 for the one request per interval,
+/// across every replica, that takes the turn to ask for an audit checkpoint.
 /// Times are microseconds (below 2^53, exact in Lua's numbers).
 const CHARGE: &str = "local t = redis.call('TIME') \
     local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) \
@@ -28,14 +34,18 @@ const CHARGE: &str = "local t = redis.call('TIME') \
       if remaining == nil or left < remaining then remaining = left end \
       reset = math.max(reset, ahead) \
     end \
-    local revoked = 0 \
-    if ARGV[5] == '1' then revoked = redis.call('EXISTS', KEYS[n + 2]) end \
+    local revoked, checkpoint = 0, 0 \
+    if tonumber(ARGV[6]) > 0 and redis.call('SET', KEYS[#KEYS], '1', 'NX', 'EX', ARGV[6]) then checkpoint = 1 end \
+    if ARGV[5] == '1' then \
+      revoked = redis.call('EXISTS', KEYS[n + 2]) \
+      if revoked == 0 and redis.call('EXISTS', KEYS[n + 3]) == 0 then revoked = 2 end \
+    end \
     if wait > 0 then \
       redis.call('HINCRBY', KEYS[1], ARGV[3], 1) \
-      return {0, 0, math.ceil(wait / 1000000), revoked} \
+      return {0, 0, math.ceil(wait / 1000000), revoked, checkpoint} \
     end \
     for i = 1, n do redis.call('SET', KEYS[1 + i], string.format('%d', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000)) end \
-    return {1, math.max(remaining, 0), math.ceil(reset / 1000000), revoked}";
+    return {1, math.max(remaining, 0), math.ceil(reset / 1000000), revoked, checkpoint}";
 
 /// One request's charge: its class and rate, the buckets it counts
 /// against (client address, and member once known).
@@ -43,6 +53,10 @@ pub struct Charge<'a> {
     pub namespace: &'a str,
     pub class: RouteClass,
     pub rate: Rate,
+    /// Seconds between audit checkpoints (0: this component asks for none).
+    pub checkpoint_every: u32,
+    /// Set when this request took the turn to ask for a checkpoint.
+    pub checkpoint_due: std::cell::Cell<bool>,
 }
 
 impl Charge<'_> {
@@ -56,18 +70,24 @@ impl Charge<'_> {
         format!("{}:rl:{}:member:{member}", self.namespace, self.class.name())
     }
 
-    /// Charges `buckets` and, with `revocation`, reads whether that
-    /// session is revoked, in one round trip. Redis unreachable is a 503
-    /// for the classes that fail closed; `None` lets a read through.
+    /// Charges `buckets` and, with `session`, reads whether that session
+    /// is revoked, in one round trip. Redis unreachable is a 503 for the
+    /// classes that fail closed; `None` lets a read through.
     pub async fn run(
         &self,
         redis: &Connection,
         buckets: &[String],
-        revocation: Option<&str>,
-    ) -> Result<Option<(Verdict, bool)>, Problem> {
+        session: Option<&str>,
+    ) -> Result<Option<(Verdict, Revocation)>, Problem> {
         let mut keys = vec![format!("{}:metrics:rate_limited", self.namespace)];
         keys.extend(buckets.iter().cloned());
-        keys.extend(revocation.map(str::to_owned));
+        if let Some(session) = session {
+            keys.push(crate::revocations::entry(self.namespace, session));
+            keys.push(crate::revocations::marker(self.namespace));
+        }
+        if self.checkpoint_every > 0 {
+            keys.push(format!("{}:audit:checkpoint-turn", self.namespace));
+        }
         let mut params = vec![
             RedisParameter::Binary(CHARGE.as_bytes().to_vec()),
             RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(0)),
@@ -78,11 +98,12 @@ impl Charge<'_> {
             RedisParameter::Int64(i64::from(self.rate.window) * 1_000_000),
             RedisParameter::Binary(self.class.name().as_bytes().to_vec()),
             RedisParameter::Int64(i64::try_from(buckets.len()).unwrap_or(0)),
-            RedisParameter::Int64(i64::from(revocation.is_some())),
+            RedisParameter::Int64(i64::from(session.is_some())),
+            RedisParameter::Int64(i64::from(self.checkpoint_every)),
         ]);
         let out = match redis.execute("EVAL", params).await {
             Ok(out) => out,
-            Err(_) if !self.class.fails_closed() && revocation.is_none() => return Ok(None),
+            Err(_) if !self.class.fails_closed() && session.is_none() => return Ok(None),
             Err(_) => return Err(unavailable()),
         };
         let int = |i: usize| match out.get(i) {
@@ -90,8 +111,25 @@ impl Charge<'_> {
             _ => 0,
         };
         let verdict = Verdict { admitted: int(0) == 1, remaining: int(1), reset: int(2) };
-        Ok(Some((verdict, int(3) == 1)))
+        if int(4) == 1 {
+            self.checkpoint_due.set(true);
+        }
+        let revocation = match int(3) {
+            1 => Revocation::Revoked,
+            2 => Revocation::Unknown,
+            _ => Revocation::Live,
+        };
+        Ok(Some((verdict, revocation)))
     }
+}
+
+/// What the revocation cache says of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    Live,
+    /// The cache is cold: ask PostgreSQL (`revocations::rebuild`).
+    Unknown,
 }
 
 pub fn unavailable() -> Problem {

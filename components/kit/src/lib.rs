@@ -301,6 +301,10 @@ pub mod redis {
             Ok(Self { conn, namespace: super::redis_namespace().await })
         }
 
+        pub fn namespace(&self) -> &str {
+            &self.namespace
+        }
+
         /// `<namespace>:<rest>`.
         pub fn key(&self, rest: &str) -> String {
             format!("{}:{rest}", self.namespace)

@@ -10,7 +10,7 @@
 use serde_json::json;
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
-use vottery_component_kit::{self as kit, Method::*, Params, Route, Router};
+use vottery_component_kit::{self as kit, Method::*, Params, Route, Router, contracts::security as contracts};
 use vottery_security_core::{Caller, Operation, SecurityError};
 
 mod crypto;
@@ -35,6 +35,7 @@ enum Endpoint {
     NewDataKey,
     UnwrapDataKey,
     BlindIndex,
+    Checkpoint,
 }
 
 static ROUTES: &[Route<Endpoint>] = &[
@@ -56,6 +57,7 @@ static ROUTES: &[Route<Endpoint>] = &[
     Route::new(Post, "/internal/blind-index", Endpoint::BlindIndex),
     Route::new(Post, "/internal/decrypt", Endpoint::Decrypt),
     Route::new(Post, "/internal/sign", Endpoint::Sign),
+    Route::new(Post, "/internal/audit/checkpoint", Endpoint::Checkpoint),
 ];
 
 #[http_service]
@@ -87,6 +89,7 @@ async fn dispatch(endpoint: Endpoint, kid: Option<String>, request: Request) -> 
         SignToken | VerifyToken => Operation::SignToken,
         NewDataKey | UnwrapDataKey => Operation::DataKey,
         BlindIndex => Operation::BlindIndex,
+        Checkpoint => Operation::Checkpoint,
         Rotate | Retire | Destroy | Rewrap => Operation::ManageKeys,
     };
     if let Some(name) = ops::chained_caller(&request) {
@@ -119,5 +122,9 @@ async fn dispatch(endpoint: Endpoint, kid: Option<String>, request: Request) -> 
         NewDataKey => service.new_data_key().await,
         UnwrapDataKey => service.unwrap_data_key(kit::json_body(request, kit::MAX_JSON_BODY).await?).await,
         BlindIndex => ops::blind_index(kit::json_body(request, kit::MAX_JSON_BODY).await?).await,
+        Checkpoint => {
+            kit::json_body::<contracts::Checkpoint>(request, kit::MAX_JSON_BODY).await?;
+            service.checkpoint().await
+        }
     }
 }

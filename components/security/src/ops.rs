@@ -6,14 +6,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use spin_sdk::http::Request;
 use vottery_component_kit::contracts::security::{
-    BlindIndex, ContactDomain, DataKey, Decrypt, Decrypted, Indexed, Sign, SignToken, Signed, SignedToken,
-    UnwrapDataKey, UnwrappedDataKey, VerifiedToken, VerifyToken,
+    BlindIndex, Checkpointed, ContactDomain, DataKey, Decrypt, Decrypted, Indexed, Sign, SignToken, Signed,
+    SignedToken, UnwrapDataKey, UnwrappedDataKey, VerifiedToken, VerifyToken,
 };
 use vottery_component_kit::crypto::{aead, digest, random, rsa, signatures, tokens};
 use vottery_component_kit::{self as kit, CALLER_HEADER};
+use vottery_security_core::audit;
 use vottery_security_core::{
-    Caller, KeyAlgorithm, KeyRecord, KeyState, KeyUse, MasterKeys, Policy, Purpose, SecurityError, jwks, plan_rotation,
-    public_jwk,
+    Caller, KeyAlgorithm, KeyCrypto as _, KeyRecord, KeyState, KeyUse, MasterKeys, Policy, Purpose, SecurityError,
+    jwks, plan_rotation, public_jwk,
 };
 use vottery_validate::{Email, PhoneE164, decode_base64url as b64, encode_base64url as enc};
 
@@ -293,6 +294,22 @@ impl Service {
         let signature = self.audited(caller, "sign", &key.kid, outcome.await).await?;
         let reply = Signed { kid: key.kid, alg: key.algorithm.as_str().to_owned(), signature: enc(&signature) };
         Ok(kit::json(200, &reply))
+    }
+
+    /// `POST /internal/audit/checkpoint`: every stream's head, their
+    /// Merkle root, signed with the log-signing key, stored. The
+    /// checkpoint row is its own record: no audit row (it would move the
+    /// heads it has just signed).
+    pub async fn checkpoint(&self) -> Reply {
+        let key = self.active(Purpose::LogSigning).await?;
+        let heads = self.store.audit_heads().await?;
+        let root = audit::merkle_root(&heads.leaves(), &|data: &[u8]| Composed.sha256(data));
+        let statement = audit::statement(self.now, &root);
+        let signature = signatures::sign(signature_algorithm(&key)?, &self.private(&key).await?, &statement)
+            .map_err(crypto_error)?;
+        let id = self.store.add_checkpoint(self.now, &heads, &root, &key.kid, signature).await?;
+        let root = root.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(kit::json(201, &Checkpointed { checkpoint_id: id, kid: key.kid, root, streams: heads.streams.len() }))
     }
 
     pub async fn verify(&self, body: VerifyBody) -> Reply {

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use spin_sdk::pg::{Connection, DbValue, Decode, Error, ParameterValue, PgError, QueryError};
+use vottery_security_core::audit::Heads;
 use vottery_security_core::{KeyAlgorithm, KeyRecord, KeyState, Purpose, Rotation, SecurityError};
 
 /// The keys of a purpose, oldest first; every key; one key. Each reads the
@@ -174,6 +175,36 @@ impl Store {
             ParameterValue::Str(new_master.into()),
         ];
         Ok(self.0.execute(sql, params).await.map_err(storage)? == 1)
+    }
+
+    /// The last row of every chain of the audit log (`audit.heads()`).
+    pub async fn audit_heads(&self) -> Result<Heads, SecurityError> {
+        let rows =
+            vottery_component_kit::pg::rows(&self.0, "SELECT audit.heads()::text", vec![]).await.map_err(storage)?;
+        let text: String = rows.first().map(|row| decode(row, 0)).transpose()?.unwrap_or_default();
+        serde_json::from_str(&text).map_err(|e| SecurityError::Corrupt(format!("audit heads: {e}")))
+    }
+
+    /// Stores a signed checkpoint; its id.
+    pub async fn add_checkpoint(
+        &self,
+        at: i64,
+        heads: &Heads,
+        root: &[u8; 32],
+        kid: &str,
+        signature: Vec<u8>,
+    ) -> Result<i64, SecurityError> {
+        let sql = "SELECT audit.add_checkpoint(to_timestamp($1::bigint), $2::text::jsonb, $3, $4, $5)";
+        let heads = serde_json::to_string(heads).map_err(|e| SecurityError::Internal(e.to_string()))?;
+        let params = vec![
+            ParameterValue::Int64(at),
+            ParameterValue::Str(heads),
+            ParameterValue::Binary(root.to_vec()),
+            ParameterValue::Str(kid.into()),
+            ParameterValue::Binary(signature),
+        ];
+        let rows = vottery_component_kit::pg::rows(&self.0, sql, params).await.map_err(storage)?;
+        rows.first().map(|row| decode(row, 0)).ok_or_else(|| SecurityError::Corrupt("no checkpoint id".into()))?
     }
 
     /// Appends to the hash-chained audit log.

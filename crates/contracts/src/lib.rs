@@ -373,6 +373,27 @@ pub mod security {
         const PATH: &'static str = "/internal/sign";
         type Answer = Signed;
     }
+
+    /// Writes a signed checkpoint of the audit log (every stream's head).
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Checkpoint {}
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Checkpointed {
+        pub checkpoint_id: i64,
+        pub kid: String,
+        /// The Merkle root over the heads, hex.
+        pub root: String,
+        pub streams: usize,
+    }
+
+    impl Call for Checkpoint {
+        const SERVICE: &'static str = "security";
+        const PATH: &'static str = "/internal/audit/checkpoint";
+        type Answer = Checkpointed;
+    }
 }
 
 /// The `devices` service's private routes.

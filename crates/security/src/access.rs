@@ -45,6 +45,7 @@ pub enum Operation {
     DataKey,
     BlindIndex,
     ManageKeys,
+    Checkpoint,
 }
 
 impl Operation {
@@ -59,6 +60,7 @@ impl Operation {
             Self::DataKey => "data-key wrapping",
             Self::BlindIndex => "blind indexing",
             Self::ManageKeys => "key management",
+            Self::Checkpoint => "audit checkpoints",
         }
     }
 }
@@ -68,7 +70,7 @@ pub fn authorize(operation: Operation, caller: &Caller) -> Result<(), SecurityEr
     let allowed = match operation {
         Encrypt | Verify | ListKeys => true,
         Decrypt | Sign => matches!(caller, Caller::Service(_) | Caller::Admin { .. }),
-        SignToken | DataKey | BlindIndex => matches!(caller, Caller::Service(_)),
+        SignToken | DataKey | BlindIndex | Checkpoint => matches!(caller, Caller::Service(_)),
         ManageKeys => matches!(caller, Caller::Admin { .. }),
     };
     match (allowed, caller) {

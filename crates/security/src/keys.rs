@@ -21,11 +21,19 @@ pub enum Purpose {
     RsaEncryption,
     /// ElGamal election keys (Ristretto255).
     Election,
+    /// The audit log's checkpoints (Ed25519), see [`crate::audit`].
+    LogSigning,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 5] =
-        [Self::TokenSigning, Self::DataSigning, Self::PiiWrapping, Self::RsaEncryption, Self::Election];
+    pub const ALL: [Purpose; 6] = [
+        Self::TokenSigning,
+        Self::DataSigning,
+        Self::PiiWrapping,
+        Self::RsaEncryption,
+        Self::Election,
+        Self::LogSigning,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +42,7 @@ impl Purpose {
             Self::PiiWrapping => "pii-wrapping",
             Self::RsaEncryption => "rsa-encryption",
             Self::Election => "election",
+            Self::LogSigning => "log-signing",
         }
     }
 
@@ -48,6 +57,7 @@ impl Purpose {
             Self::PiiWrapping => KeyAlgorithm::Aes256Gcm,
             Self::RsaEncryption => KeyAlgorithm::RsaOaep3072,
             Self::Election => KeyAlgorithm::ElGamalRistretto255,
+            Self::LogSigning => KeyAlgorithm::Ed25519,
         }
     }
 
@@ -58,6 +68,7 @@ impl Purpose {
             Self::PiiWrapping => "pii",
             Self::RsaEncryption => "rsa",
             Self::Election => "elg",
+            Self::LogSigning => "log",
         }
     }
 }
@@ -144,23 +155,26 @@ impl KeyUse {
 /// How long a retiring key keeps verifying, per purpose (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
-    /// Access tokens live 10 minutes; 15 covers them and the clock leeway.
+    /// Access tokens live at most an hour (`session_policy`'s bound); 61
+    /// minutes cover them and the clock leeway.
     pub token_signing: i64,
     pub data_signing: i64,
     pub pii_wrapping: i64,
     pub rsa_encryption: i64,
     pub election: i64,
+    pub log_signing: i64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         const DAY: i64 = 24 * 60 * 60;
         Self {
-            token_signing: 15 * 60,
+            token_signing: 61 * 60,
             data_signing: 365 * DAY,
             pii_wrapping: 30 * DAY,
             rsa_encryption: 30 * DAY,
             election: 365 * DAY,
+            log_signing: 365 * DAY,
         }
     }
 }
@@ -173,6 +187,7 @@ impl Policy {
             Purpose::PiiWrapping => self.pii_wrapping,
             Purpose::RsaEncryption => self.rsa_encryption,
             Purpose::Election => self.election,
+            Purpose::LogSigning => self.log_signing,
         }
     }
 }

@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+pub mod audit;
 mod error;
 mod jwk;
 mod keys;

@@ -28,6 +28,7 @@
 mod claims;
 mod cookie;
 mod error;
+pub mod revocation;
 mod rotation;
 
 pub use claims::{AccessClaims, Amr};

@@ -38,7 +38,7 @@ impl Policy {
                 .filter(|v| (0..=366 * 86_400).contains(v))
                 .ok_or_else(|| format!("session_policy: `{name}` must be a number of seconds"))?;
             match name {
-                "access_ttl" if value >= 30 => p.access_ttl = value,
+                "access_ttl" if (30..=crate::revocation::MAX_ACCESS_TTL).contains(&value) => p.access_ttl = value,
                 "refresh_idle" if value >= 60 => p.refresh_idle = value,
                 "session_absolute" if value >= 60 => p.session_absolute = value,
                 "grace" => p.grace = value,
@@ -217,7 +217,7 @@ mod tests {
     fn the_policy_reads_its_overrides() {
         assert_eq!(Policy::parse("").unwrap(), Policy::default());
         assert_eq!(Policy::parse("grace=2,access_ttl=300").unwrap().grace, 2);
-        for bad in ["grace", "nope=1", "access_ttl=5", "grace=-1"] {
+        for bad in ["grace", "nope=1", "access_ttl=5", "access_ttl=3601", "grace=-1"] {
             assert!(Policy::parse(bad).is_err(), "{bad}");
         }
     }

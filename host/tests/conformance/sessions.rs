@@ -174,7 +174,7 @@ fn reuse_after_the_grace_window_revokes_the_whole_family() {
     assert_eq!(row[0][0].as_deref(), Some("refresh_reuse"));
     let (reason, ttl) = app.revoked(&session);
     assert_eq!(reason.as_deref(), Some("refresh_reuse"));
-    assert!((1..=600).contains(&ttl), "{ttl}");
+    assert!((601..=660).contains(&ttl), "the token lifetime and the gateway's leeway: {ttl}");
     let kinds: Vec<String> =
         published(&mut events).iter().filter_map(|e| e["type"].as_str().map(str::to_owned)).collect();
     assert_eq!(kinds, ["session.opened", "session.refreshed", "refresh.reused", "session.revoked"]);
@@ -257,7 +257,7 @@ fn logout_ends_the_session_at_once_and_is_idempotent() {
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
     let (reason, ttl) = app.revoked(&session);
     assert_eq!(reason.as_deref(), Some("logout"));
-    assert!((1..=600).contains(&ttl), "{ttl}");
+    assert!((601..=660).contains(&ttl), "the token lifetime and the gateway's leeway: {ttl}");
     app.refresh(&current).assert_problem(401, "session_revoked");
     assert_eq!(logout(DEVICE).status, 200, "a second logout answers the same");
     let revocations = app.db.query("SELECT count(*) FROM audit.events WHERE action = 'session.revoked'");
@@ -404,4 +404,63 @@ fn a_valid_token_is_served_while_the_cached_key_set_is_being_refreshed() {
         .unwrap();
     let me = app.as_member(&bearer, "GET", "/api/sessions/current", None);
     assert_eq!(me.status, 200, "{}", me.body);
+}
+
+#[test]
+fn a_revoked_sessions_token_stays_refused_after_redis_loses_everything() {
+    let port = free_port();
+    let mut redis = redis_server(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let db = Database::migrated();
+    let namespace = format!("test-sessions-{}", db.name);
+    let extra = [
+        ("SPIN_VARIABLE_REDIS_URL", url.as_str()),
+        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
+        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
+    ];
+    let app = App { host: start_with_probe("devices", &db, &extra), db, namespace };
+    let (_, me) = app.signed_in(DEVICE);
+    let (phone_session, phone) = app.signed_in("android-device-02");
+    let ended = app.as_member(&me, "DELETE", &format!("/api/sessions/{phone_session}"), None);
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let entry = format!("{}:revoked:{phone_session}", app.namespace);
+    let marker = format!("{}:revocations:warm", app.namespace);
+
+    // Redis restarts empty: the users service's gateway finds no marker and
+    // rebuilds from PostgreSQL with the users role.
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    redis = redis_server(port);
+    // The host's pooled connections to the old server fail once (503).
+    let mut first = app.as_member(&phone, "GET", "/api/users/profile", None);
+    for _ in 0..40 {
+        if first.status != 503 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        first = app.as_member(&phone, "GET", "/api/users/profile", None);
+    }
+    first.assert_problem(401, "session_revoked");
+    let mut conn = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let rebuilt: Option<String> = redis::cmd("GET").arg(&entry).query(&mut conn).unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(&entry).query(&mut conn).unwrap();
+    let warm: i64 = redis::cmd("EXISTS").arg(&marker).query(&mut conn).unwrap();
+    assert_eq!((rebuilt.as_deref(), warm), (Some("rebuilt"), 1));
+    assert!((3600..=3660).contains(&ttl), "the entry outlives every token of the session: {ttl}");
+    let live = app.as_member(&me, "GET", "/api/sessions/current", None);
+    assert_eq!(live.status, 200, "{}", live.body);
+
+    // Flushed: the devices service's gateway rebuilds with its own role.
+    let _: () = redis::cmd("FLUSHALL").query(&mut conn).unwrap();
+    app.as_member(&phone, "GET", "/api/sessions/current", None).assert_problem(401, "session_revoked");
+    assert_eq!(app.as_member(&me, "GET", "/api/sessions/current", None).status, 200);
+
+    // Flushed again with PostgreSQL refusing the read: a miss is not trusted.
+    let _: () = redis::cmd("FLUSHALL").query(&mut conn).unwrap();
+    app.db.query("REVOKE EXECUTE ON FUNCTION devices.recent_revocations(bigint) FROM vottery_devices");
+    app.as_member(&me, "GET", "/api/sessions/current", None).assert_problem(503, "gateway_unavailable");
+    app.db.query("GRANT EXECUTE ON FUNCTION devices.recent_revocations(bigint) TO vottery_devices");
+    app.as_member(&phone, "GET", "/api/sessions/current", None).assert_problem(401, "session_revoked");
+    let _ = redis.kill();
+    let _ = redis.wait();
 }

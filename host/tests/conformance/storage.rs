@@ -141,6 +141,36 @@ fn a_transaction_left_open_does_not_leak_into_the_next_request() {
     assert!(count["rows"][0][0].as_str().unwrap().ends_with("Int32(0)"), "{count}");
 }
 
+#[test]
+fn postgres_pools_are_bounded_and_idle_connections_are_closed() {
+    let db = Database::fresh();
+    let (m, _) = write_app(&manifest("\"postgres://127.0.0.1:5432\"", ""), None);
+    let env = [("VOTTERY_PG_POOL_SIZE", "2"), ("VOTTERY_PG_IDLE_TIMEOUT", "1")];
+    let host = Host::start(&m, None, Mode::Reuse, &env);
+    let open = || {
+        let sql =
+            format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()", db.name);
+        db.query(&sql)[0][0].clone().unwrap().parse::<usize>().unwrap()
+    };
+    let (answers, most) = std::thread::scope(|scope| {
+        let sleepers: Vec<_> = (0..6)
+            .map(|_| {
+                scope.spawn(|| pg(&host, json!({ "address": db.address(), "statement": "SELECT pg_sleep(0.3)::text" })))
+            })
+            .collect();
+        let mut most = 0;
+        while sleepers.iter().any(|s| !s.is_finished()) {
+            most = most.max(open());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        (sleepers.into_iter().map(|s| s.join().unwrap()).collect::<Vec<_>>(), most)
+    });
+    assert!(answers.iter().all(|a| a["rows"].is_array()), "every request waits its turn: {answers:?}");
+    assert_eq!(most, 2, "six concurrent requests share the pool's two connections");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(open(), 0, "idle connections are closed after the idle timeout");
+}
+
 fn redis_get(key: &str) -> Option<String> {
     let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
     let mut conn = client.get_connection().unwrap();

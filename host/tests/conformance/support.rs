@@ -255,28 +255,53 @@ impl Host {
 
     /// Sends with extra request headers.
     pub fn send_with(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
-        let url = format!("{}{path}", self.base);
-        let mut request = http::Request::builder().method(method).uri(&url);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = match body {
-            Some(b) => request.header("content-type", "application/json").body(b.to_owned()).unwrap(),
-            None => request.body(String::new()).unwrap(),
-        };
-        let response = agent().run(request).unwrap();
-        let status = response.status().as_u16();
-        let received = response.headers().clone();
-        let body = response.into_body().read_to_string().unwrap();
-        let reply = Reply { status, headers: received, body };
-        let header = |name: &str| reply.header(name).map(str::to_owned);
-        hold_to_contract(&self.base, method, path, headers, (reply.status, &header, &reply.body));
-        reply
+        send_to(&self.base, method, path, body, headers).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// Kills the host at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
+/// Sends a request to the host at `base`; a connection that fails or is
+/// cut is the error. Answers of the app are held to the contract.
+pub fn send_to(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Result<Reply, String> {
+    let url = format!("{base}{path}");
+    let mut request = http::Request::builder().method(method).uri(&url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = match body {
+        Some(b) => request.header("content-type", "application/json").body(b.to_owned()),
+        None => request.body(String::new()),
+    }
+    .map_err(|e| e.to_string())?;
+    let response = agent().run(request).map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let received = response.headers().clone();
+    let body = response.into_body().read_to_string().map_err(|e| e.to_string())?;
+    let reply = Reply { status, headers: received, body };
+    let header = |name: &str| reply.header(name).map(str::to_owned);
+    hold_to_contract(base, method, path, headers, (reply.status, &header, &reply.body));
+    Ok(reply)
+}
+
+/// An HTTP client that answers every status as a reply and gives up on a
+/// request after a minute (a hung host fails its test instead of hanging it).
 pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
 }
 
 pub struct Reply {
@@ -399,6 +424,12 @@ impl Database {
     /// A fresh database with the project's migrations applied.
     pub fn migrated() -> Database {
         let db = Database::fresh();
+        db.migrate(None);
+        db
+    }
+
+    /// Applies the migrations up to `target` (all when `None`).
+    pub fn migrate(&self, target: Option<u32>) {
         let migrate = workspace().join("target/release/vottery-migrate");
         // Built once per run (a no-op when fresh), so new migrations are in;
         // with the arguments of scripts/lib.sh's build, so the features are
@@ -412,14 +443,31 @@ impl Database {
         // fresh cluster would both try to create them.
         static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let out = Command::new(migrate)
-            .args(["--database-url", &format!("host=127.0.0.1 user=postgres dbname={}", db.name), "--dev-fixtures"])
-            .output()
-            .unwrap();
+        let mut command = Command::new(migrate);
+        command.args([
+            "--database-url",
+            &format!("host=127.0.0.1 user=postgres dbname={}", self.name),
+            "--dev-fixtures",
+        ]);
+        if let Some(version) = target {
+            command.args(["--target", &version.to_string()]);
+        }
+        let out = command.output().unwrap();
         drop(guard);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        db
     }
+}
+
+/// `vottery-admin audit verify` on `db`: whether the log holds, and what
+/// the tool printed.
+pub fn audit_verify(db: &Database) -> (bool, String) {
+    let out = Command::new(workspace().join("target/release/vottery-admin"))
+        .args(["audit", "verify"])
+        .env("VOTTERY_DATABASE_URL", format!("host=127.0.0.1 user=postgres dbname={}", db.name))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
 }
 
 /// A private `redis-server` on `port` (for tests that stop it).

@@ -21,6 +21,10 @@ struct Cli {
     /// Also create and seed the development stand-in for Sngine's users table.
     #[arg(long)]
     dev_fixtures: bool,
+    /// Stop at this version instead of the last (for tests of a migration
+    /// over data written before it).
+    #[arg(long)]
+    target: Option<i32>,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -36,10 +40,12 @@ async fn main() -> Result<()> {
     if cli.dev_fixtures {
         client.batch_execute(include_str!("../../../migrations/dev/sngine_users.sql")).await.context("dev fixture")?;
     }
-    let report = embedded::migrations::runner()
-        .run_async(&mut client)
-        .await
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}: {:?}", e.kind()))?;
+    let mut runner = embedded::migrations::runner();
+    if let Some(version) = cli.target {
+        runner = runner.set_target(refinery::Target::Version(version));
+    }
+    let report =
+        runner.run_async(&mut client).await.map_err(|e| anyhow::anyhow!("migration failed: {e}: {:?}", e.kind()))?;
     for migration in report.applied_migrations() {
         println!("applied {migration}");
     }
