@@ -226,10 +226,7 @@ fn flows_survive_dependency_outages_and_a_killed_replica() {
         postgres.set_latency(Duration::ZERO);
         recoveries.push(("slow PostgreSQL", recovery(&cluster)));
         settle();
-        postgres.set_down(true);
-        postgres.cut();
-        std::thread::sleep(Duration::from_millis(1500));
-        postgres.set_down(false);
+        postgres.outage(Duration::from_millis(1500));
         recoveries.push(("PostgreSQL", recovery(&cluster)));
         settle();
         redis.kill().unwrap();
@@ -238,10 +235,7 @@ fn flows_survive_dependency_outages_and_a_killed_replica() {
         redis = redis_server(redis_port);
         recoveries.push(("Redis", recovery(&cluster)));
         settle();
-        providers.set_down(true);
-        providers.cut();
-        std::thread::sleep(Duration::from_millis(1500));
-        providers.set_down(false);
+        providers.outage(Duration::from_millis(1500));
         recoveries.push(("providers", recovery(&cluster)));
         settle();
         hosts[1].kill();

@@ -34,13 +34,22 @@ impl Proxy {
     }
 
     /// New connections are refused (accepted and closed) while down.
-    pub fn set_down(&self, down: bool) {
+    fn set_down(&self, down: bool) {
         self.state.down.store(down, Ordering::SeqCst);
     }
 
     /// Every chunk, each way, waits this long.
     pub fn set_latency(&self, latency: Duration) {
         self.state.latency_ms.store(u64::try_from(latency.as_millis()).unwrap(), Ordering::SeqCst);
+    }
+
+    /// The dependency gone for `length`: open connections cut, new ones
+    /// refused, then let through again.
+    pub fn outage(&self, length: Duration) {
+        self.set_down(true);
+        self.cut();
+        std::thread::sleep(length);
+        self.set_down(false);
     }
 
     /// Cuts every open connection, whatever it is in the middle of.
