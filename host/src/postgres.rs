@@ -161,6 +161,10 @@ impl Pools {
                     .map_err(|e| failed(&server, e))?;
                 let pool = deadpool_postgres::Pool::builder(manager)
                     .max_size(self.settings.max_size)
+                    // A request that finds every connection lent waits this
+                    // long for one, then fails as unreachable (never hangs).
+                    .wait_timeout(Some(std::time::Duration::from_secs(10)))
+                    .runtime(deadpool_postgres::Runtime::Tokio1)
                     .build()
                     .map_err(|e| failed(&server, e.to_string()))?;
                 self.locked()?.entry(key).or_insert(pool).clone()

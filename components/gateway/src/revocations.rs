@@ -4,22 +4,23 @@
 //! which every role behind a token check may run.
 
 use spin_sdk::pg::{DbValue, ParameterValue};
-use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use spin_sdk::redis::{Connection, RedisParameter};
 use spin_sdk::wasip3::random::random::get_random_u64;
 use vottery_component_kit::{self as kit, Problem};
-use vottery_sessions_core::revocation::{self, REBUILD_CLAIM_TTL, REVOCATION_WINDOW};
+use vottery_sessions_core::revocation::{self, MARKER_TTL, REBUILD_CLAIM_TTL, REVOCATION_WINDOW};
 
 pub use revocation::{entry_key as entry, marker_key as marker};
 
 /// KEYS: the claim, the marker, then an entry per revoked session. ARGV:
 /// the claim's nonce, then each entry's time to live. Writes the entries
-/// (keeping one already there), and the marker only if the claim is still
-/// this rebuild's: a Redis emptied since the claim stays cold.
+/// (keeping one already there), and the marker (for `MARKER_TTL`) only if
+/// the claim is still this rebuild's: a Redis emptied since the claim, or a
+/// rebuild that lost the claim to another, leaves the marker unwritten.
 const WRITE: &str = "for i = 3, #KEYS do \
       redis.call('SET', KEYS[i], 'rebuilt', 'EX', ARGV[i - 1], 'NX') \
     end \
     if redis.call('GET', KEYS[1]) == ARGV[1] then \
-      redis.call('SET', KEYS[2], '1') \
+      redis.call('SET', KEYS[2], '1', 'EX', ARGV[#ARGV]) \
       redis.call('DEL', KEYS[1]) \
       return 1 \
     end \
@@ -48,21 +49,23 @@ pub async fn rebuild(redis: &Connection, namespace: &str, session: &str) -> Resu
     params.extend(revoked.iter().map(|(id, _)| RedisParameter::Binary(entry(namespace, id).into_bytes())));
     params.push(RedisParameter::Binary(nonce.into_bytes()));
     params.extend(revoked.iter().map(|(_, ttl)| RedisParameter::Int64(*ttl)));
+    params.push(RedisParameter::Int64(MARKER_TTL));
     redis.execute("EVAL", params).await.map_err(|_| unavailable("redis"))?;
     Ok(found)
 }
 
+/// Claims the rebuild for `nonce` unless another holds it (then this
+/// request still reads PostgreSQL for its own answer, but only the
+/// claim's holder writes the marker).
 async fn claim(redis: &Connection, namespace: &str, nonce: &str) -> Result<(), Problem> {
     let args = vec![
         RedisParameter::Binary(revocation::claim_key(namespace).into_bytes()),
         RedisParameter::Binary(nonce.as_bytes().to_vec()),
+        RedisParameter::Binary(b"NX".to_vec()),
         RedisParameter::Binary(b"EX".to_vec()),
         RedisParameter::Int64(REBUILD_CLAIM_TTL),
     ];
-    match redis.execute("SET", args).await {
-        Ok(answer) if matches!(answer.first(), Some(RedisResult::Status(_) | RedisResult::Binary(_))) => Ok(()),
-        _ => Err(unavailable("redis")),
-    }
+    redis.execute("SET", args).await.map(|_| ()).map_err(|_| unavailable("redis"))
 }
 
 /// Every session revoked within the window, with its entry's time to live.

@@ -7,15 +7,19 @@
 //! Redis keeps nothing on disk. A restart, a flush or a failover to an
 //! empty replica loses the entries, and a missing entry would then let a
 //! revoked session's token through. So a *marker* key says the cache is
-//! warm; it exists only after a rebuild from PostgreSQL, and whatever
-//! empties Redis removes it too:
+//! warm; it exists only after a rebuild from PostgreSQL, whatever empties
+//! Redis removes it too, and it lives `MARKER_TTL`, so the cache is rebuilt
+//! at least that often and a partial loss (a failover to a replica that
+//! lagged, an eviction) is repaired within it. Redis must not evict keys
+//! (`maxmemory-policy noeviction`): an evicted entry under a live marker
+//! is a miss the gateway trusts until the next rebuild.
 //!
 //! ```text
-//!   (cold: no marker) ──gateway: a token's session has no entry──▶ claim the rebuild (a nonce)
+//!   (cold: no marker) ──gateway: a token's session has no entry──▶ claim the rebuild (a nonce, NX)
 //!        ▲                   │ read every session revoked within REVOCATION_WINDOW (PostgreSQL)
 //!        │                   │ write their entries; write the marker only if the claim
 //!        │                   │ is still there (Redis was not emptied meanwhile)
-//!   Redis emptied            ▼
+//!   emptied, or a minute     ▼
 //!        └─────────────── (warm: marker) ── a miss means "not revoked"
 //! ```
 //!
@@ -34,6 +38,9 @@ pub const REVOCATION_WINDOW: i64 = MAX_ACCESS_TTL + TOKEN_LEEWAY;
 
 /// Seconds a rebuild's claim lasts (a rebuild that dies is retried after).
 pub const REBUILD_CLAIM_TTL: i64 = 30;
+
+/// Seconds a warm marker lasts: the longest a partial loss goes unrepaired.
+pub const MARKER_TTL: i64 = 60;
 
 /// The entry of a revoked session.
 pub fn entry_key(namespace: &str, session: &str) -> String {
