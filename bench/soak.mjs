@@ -148,18 +148,23 @@ class SoftAuthenticator {
       ['attStmt', new Map()],
       ['authData', authData],
     ]);
+    return this.credential({
+      clientDataJSON: b64u(clientData),
+      attestationObject: b64u(cbor(attestation)),
+      authenticatorData: b64u(authData),
+      publicKey: b64u(this.publicKey.export({ format: 'der', type: 'spki' })),
+      publicKeyAlgorithm: -7,
+      transports: ['internal', 'hybrid'],
+    });
+  }
+
+  /** The PublicKeyCredential JSON around an authenticator's `response`. */
+  credential(response) {
     return {
       id: b64u(this.credentialId),
       rawId: b64u(this.credentialId),
       type: 'public-key',
-      response: {
-        clientDataJSON: b64u(clientData),
-        attestationObject: b64u(cbor(attestation)),
-        authenticatorData: b64u(authData),
-        publicKey: b64u(this.publicKey.export({ format: 'der', type: 'spki' })),
-        publicKeyAlgorithm: -7,
-        transports: ['internal', 'hybrid'],
-      },
+      response,
       authenticatorAttachment: 'platform',
       clientExtensionResults: {},
     };
@@ -170,19 +175,12 @@ class SoftAuthenticator {
     const clientData = this.clientData('webauthn.get', publicKey.challenge);
     this.counter += 1;
     const authData = this.authDataHead(publicKey.rpId ?? rpId, 0);
-    return {
-      id: b64u(this.credentialId),
-      rawId: b64u(this.credentialId),
-      type: 'public-key',
-      response: {
-        clientDataJSON: b64u(clientData),
-        authenticatorData: b64u(authData),
-        signature: b64u(this.signature(authData, clientData)),
-        userHandle: b64u(userHandle),
-      },
-      authenticatorAttachment: 'platform',
-      clientExtensionResults: {},
-    };
+    return this.credential({
+      clientDataJSON: b64u(clientData),
+      authenticatorData: b64u(authData),
+      signature: b64u(this.signature(authData, clientData)),
+      userHandle: b64u(userHandle),
+    });
   }
 }
 
