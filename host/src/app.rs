@@ -6,7 +6,9 @@
 //! configured limits.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock, Weak};
 
 use anyhow::{Context, Result, bail};
@@ -18,29 +20,29 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi_http::handler::{self, HandlerState, ProxyHandler, ProxyPre, ViewFn};
 use wasmtime_wasi_http::p3::bindings::ServicePre;
-use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 
 use crate::compose::{self, Dependency, Piece};
 use crate::instances::{Expiration, InstanceSettings, WorkerLimits};
 use crate::manifest::{Inherit, Manifest, RouteSpec};
-use crate::outbound::AllowedHosts;
+use crate::outbound::{AllowedHosts, ChainedBody, ChainedResponse, Chaining};
 use crate::routes::{Route, Router};
 use crate::runtime_config::RuntimeConfig;
 use crate::state::StoreData;
 use crate::variables::{AppVariables, ComponentVariables};
 
 /// What every component's host interfaces share: connection pools, stores
-/// and a way back to the app for service chaining.
+/// and where chained requests are served.
 pub struct Services {
-    app: OnceLock<Weak<App>>,
+    chaining: OnceLock<Weak<dyn Chaining>>,
     pub postgres: Arc<crate::postgres::Pools>,
     pub redis: crate::redis::Clients,
     pub kv: crate::kv::Stores,
 }
 
 impl Services {
-    pub fn app(&self) -> Option<Arc<App>> {
-        self.app.get().and_then(Weak::upgrade)
+    /// `None` once the app is gone (the host is shutting down).
+    pub fn chaining(&self) -> Option<Arc<dyn Chaining>> {
+        self.chaining.get().and_then(Weak::upgrade)
     }
 }
 
@@ -121,7 +123,7 @@ impl App {
         let postgres = Arc::new(crate::postgres::Pools::new(options.postgres));
         crate::postgres::Pools::reap_in_background(&postgres);
         let services = Arc::new(Services {
-            app: OnceLock::new(),
+            chaining: OnceLock::new(),
             postgres,
             redis: crate::redis::Clients::default(),
             kv: crate::kv::Stores::new(&runtime_config.key_value_store),
@@ -178,7 +180,8 @@ impl App {
             }
         }
         let app = Arc::new(App { name: manifest.application.name.clone(), router, runtimes, index, shadowed });
-        let _ = services.app.set(Arc::downgrade(&app));
+        let chaining: Weak<dyn Chaining> = Arc::downgrade(&app) as Weak<dyn Chaining>;
+        let _ = services.chaining.set(chaining);
         Ok(app)
     }
 
@@ -219,11 +222,7 @@ impl App {
 
     /// Service chaining: the full path is passed, with the headers Spin
     /// sets for a chained request; the callee's failure is a 500.
-    pub async fn chain(
-        &self,
-        index: usize,
-        request: http::Request<UnsyncBoxBody<Bytes, ErrorCode>>,
-    ) -> http::Response<OutgoingBody> {
+    async fn chain_to(&self, index: usize, request: http::Request<ChainedBody>) -> ChainedResponse {
         let (mut parts, body) = request.into_parts();
         parts.headers.remove(http::header::HOST);
         crate::headers::strip_hop_by_hop(&mut parts.headers);
@@ -257,6 +256,17 @@ impl App {
         let labels = crate::metrics::RequestLabels { trigger: "chained".into(), component, method, status };
         metrics.requests.get_or_create(&labels).inc();
         response
+    }
+}
+
+impl Chaining for App {
+    fn chain(
+        &self,
+        target: &str,
+        request: http::Request<ChainedBody>,
+    ) -> Option<Pin<Box<dyn Future<Output = ChainedResponse> + Send + '_>>> {
+        let index = self.component_index(target)?;
+        Some(Box::pin(self.chain_to(index, request)))
     }
 }
 

@@ -3,11 +3,33 @@
 //! `:a..b` (end exclusive) for ports, the scheme's default port when none
 //! is given, and `{{ variable }}` templates resolved at start-up.
 
+use std::future::Future;
 use std::ops::Range;
+use std::pin::Pin;
 
 use anyhow::{Result, bail};
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use wasmtime_wasi_http::p3::bindings::http::types::ErrorCode;
 
 use crate::variables::{AppVariables, render};
+
+/// A chained request's body, as the calling guest sends it.
+pub type ChainedBody = UnsyncBoxBody<Bytes, ErrorCode>;
+/// The callee's answer.
+pub type ChainedResponse = http::Response<crate::app::OutgoingBody>;
+
+/// Where service chaining (`http://<component>.spin.internal`) is served:
+/// set once the app is loaded, consulted by a component's outbound HTTP.
+pub trait Chaining: Send + Sync {
+    /// The request served by the component `target`; `None` when no
+    /// component has that id.
+    fn chain(
+        &self,
+        target: &str,
+        request: http::Request<ChainedBody>,
+    ) -> Option<Pin<Box<dyn Future<Output = ChainedResponse> + Send + '_>>>;
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Host {

@@ -96,13 +96,13 @@ impl WasiHttpHooks for Outbound {
                 return Err(ErrorCode::HttpRequestDenied.into());
             }
             if let Some(target) = host.strip_suffix(".spin.internal") {
-                let Some(app) = component.services.app() else {
+                let Some(chaining) = component.services.chaining() else {
                     return Err(ErrorCode::InternalError(Some("the app is shutting down".into())).into());
                 };
-                let Some(index) = app.component_index(target) else {
+                let Some(response) = chaining.chain(target, request) else {
                     return Err(TrappableError::trap(wasmtime::format_err!("unknown routing destination '{target}'")));
                 };
-                let response = app.chain(index, request).await;
+                let response = response.await;
                 count("ok");
                 let response =
                     response.map(|body| body.map_err(|e| ErrorCode::InternalError(Some(e.to_string()))).boxed_unsync());

@@ -16,6 +16,7 @@ mod members;
 mod registry;
 mod removal;
 mod sessions;
+mod store;
 
 #[derive(Debug, Clone, Copy)]
 enum Endpoint {

@@ -7,30 +7,22 @@ use futures::future::{Either, select};
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use spin_sdk::pg::{Connection, DbValue, Decode, ParameterValue};
 use spin_sdk::wasip3::clocks::monotonic_clock;
 use vottery_component_kit::contracts::devices::{
-    ClientHints, Place, PlaceOf, RegisterDevice, RegisteredDevice, Sighting, Software,
+    ClientHints, PlaceOf, RegisterDevice, RegisteredDevice, Sighting, Software,
 };
 use vottery_component_kit::crypto::digest;
 use vottery_component_kit::{self as kit};
 use vottery_devices_core::{DeviceError, Report, classify, fingerprint_material};
 use vottery_sessions_core::DeviceId;
-use vottery_validate::ValidationError;
+use vottery_validate::{UserId, ValidationError};
 
-use crate::member::Member;
+use crate::member::{Member, named_user};
+use crate::store::{self, Db};
 
 /// How long the geolocation API may take before the device is registered
 /// without a location.
 const GEO_TIMEOUT_NS: u64 = 2_000_000_000;
-
-fn storage(e: impl std::fmt::Debug) -> DeviceError {
-    DeviceError::Storage(format!("{e:?}"))
-}
-
-fn column<T: Decode>(row: &[DbValue], i: usize) -> Result<T, DeviceError> {
-    vottery_component_kit::pg::column(row, i).map_err(DeviceError::Storage)
-}
 
 /// Country, region and city of a public address, or nothing (private
 /// address, API down or slow, unknown address).
@@ -67,25 +59,22 @@ pub struct Observed {
 }
 
 impl Observed {
-    /// kind, os, os_version, browser, browser_version, model, fingerprint,
-    /// last_ip, country, region, city: the columns a sighting writes.
-    pub fn columns(&self) -> Vec<ParameterValue> {
-        let text = |v: &Value| v.as_str().map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
-        let opt = |v: Option<&str>| v.map_or(ParameterValue::DbNull, |s| ParameterValue::Str(s.to_owned()));
+    /// What a sighting of the device writes.
+    pub fn seen(&self) -> store::Seen<'_> {
         let d = &self.device;
-        vec![
-            text(&self.kind),
-            opt(d.os.as_ref().map(|o| o.name)),
-            opt(d.os.as_ref().and_then(|o| o.version.as_deref())),
-            opt(d.browser.as_ref().map(|b| b.name)),
-            opt(d.browser.as_ref().and_then(|b| b.version.as_deref())),
-            opt(d.model.as_deref()),
-            ParameterValue::Binary(self.fingerprint.clone()),
-            ParameterValue::Str(self.ip.to_string()),
-            text(&self.place["country"]),
-            text(&self.place["region"]),
-            text(&self.place["city"]),
-        ]
+        store::Seen {
+            kind: self.kind.as_str(),
+            os: d.os.as_ref().map(|o| o.name),
+            os_version: d.os.as_ref().and_then(|o| o.version.as_deref()),
+            browser: d.browser.as_ref().map(|b| b.name),
+            browser_version: d.browser.as_ref().and_then(|b| b.version.as_deref()),
+            model: d.model.as_deref(),
+            fingerprint: &self.fingerprint,
+            ip: self.ip,
+            country: self.place["country"].as_str(),
+            region: self.place["region"].as_str(),
+            city: self.place["city"].as_str(),
+        }
     }
 }
 
@@ -115,77 +104,59 @@ pub async fn observe(seen: &Sighting) -> Result<Observed, DeviceError> {
     Ok(Observed { kind, device, fingerprint, ip, place })
 }
 
+/// `POST /internal/devices`: the device `auth` saw in step 3, registered
+/// to the member.
 pub async fn register(body: RegisterDevice) -> Result<kit::Response, DeviceError> {
     let (user_id, device_id, seen) = body.into_parts();
-    register_seen(&user_id, &device_id, &seen).await
+    let device = DeviceId::parse(&device_id)?;
+    register_seen(&named_user(&user_id)?, &device, &seen).await
 }
 
 /// Registers the device, or updates it if it is already the member's.
-async fn register_seen(user_id: &str, device_id: &str, seen: &Sighting) -> Result<kit::Response, DeviceError> {
-    let device_id = DeviceId::parse(device_id)?;
-    if !crate::member::valid_user(user_id) {
-        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
-    }
+async fn register_seen(user: &UserId, device: &DeviceId, seen: &Sighting) -> Result<kit::Response, DeviceError> {
     let observed = observe(seen).await?;
-    let db = member_db().await?;
+    let db = store::open().await?;
     let now = kit::now();
-    let mut params = vec![ParameterValue::Str(device_id.as_str().to_owned()), ParameterValue::Str(user_id.to_owned())];
-    params.extend(observed.columns());
-    params.push(ParameterValue::Int64(now));
-    let rows = kit::pg::rows(
-        &db,
-        "INSERT INTO devices.devices (device_id, user_id, kind, os, os_version, browser, browser_version, model, \
-             fingerprint, last_ip, country, region, city, first_seen_at, last_seen_at) \
-             VALUES ($1, $2::text::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, to_timestamp($14::bigint), \
-             to_timestamp($14::bigint)) \
-             ON CONFLICT (device_id) DO UPDATE SET kind = EXCLUDED.kind, os = EXCLUDED.os, \
-             os_version = EXCLUDED.os_version, browser = EXCLUDED.browser, \
-             browser_version = EXCLUDED.browser_version, model = EXCLUDED.model, \
-             fingerprint = EXCLUDED.fingerprint, last_ip = EXCLUDED.last_ip, country = EXCLUDED.country, \
-             region = EXCLUDED.region, city = EXCLUDED.city, last_seen_at = EXCLUDED.last_seen_at \
-             WHERE devices.devices.user_id = EXCLUDED.user_id \
-             RETURNING (xmax = 0), extract(epoch FROM first_seen_at)::bigint, trusted, name",
-        params,
-    )
-    .await
-    .map_err(storage)?;
-    let row = rows.first().ok_or(DeviceError::OtherMember)?;
-    let (created, first_seen): (bool, i64) = (column(row, 0)?, column(row, 1)?);
-    let (trusted, name): (bool, Option<String>) = (column(row, 2)?, column(row, 3)?);
-    let Observed { kind, device, fingerprint, place, .. } = observed;
-    if created {
-        let detail = json!({ "kind": kind, "country": place["country"] });
-        kit::pg::audit(
-            &db,
-            &kit::Actor::Member(user_id.to_owned()),
-            "device.registered",
-            device_id.as_str(),
-            "ok",
-            &detail,
-        )
-        .await
-        .map_err(storage)?;
-        let event = json!({ "device_id": device_id.as_str(), "kind": kind, "country": place["country"] });
-        crate::cache::publish("device.registered", event).await;
+    let registered =
+        store::register_device(&db, device, user, &observed.seen(), now).await?.ok_or(DeviceError::OtherMember)?;
+    if registered.created {
+        announce(&db, user, device, &observed).await?;
     }
+    let status = if registered.created { 201 } else { 200 };
+    Ok(kit::json(status, &answer(device, observed, registered, now)))
+}
+
+/// A new device: its audit row and its event.
+async fn announce(db: &Db, user: &UserId, device: &DeviceId, observed: &Observed) -> Result<(), DeviceError> {
+    let (kind, country) = (&observed.kind, &observed.place["country"]);
+    let actor = kit::Actor::Member(user.as_str().to_owned());
+    let detail = json!({ "kind": kind, "country": country });
+    store::audit(db, &actor, "device.registered", device.as_str(), "ok", &detail).await?;
+    let event = json!({ "device_id": device.as_str(), "kind": kind, "country": country });
+    crate::cache::publish("device.registered", event).await;
+    Ok(())
+}
+
+/// The device as registered, for `auth` or the member.
+fn answer(device: &DeviceId, observed: Observed, registered: store::Registered, now: i64) -> RegisteredDevice {
+    let Observed { kind, device: seen, fingerprint, place, .. } = observed;
     let software = |s: vottery_devices_core::Software| Software { name: s.name.to_owned(), version: s.version };
     let text = |v: &Value| v.as_str().map(str::to_owned);
-    let answer = RegisteredDevice {
-        device_id: device_id.as_str().to_owned(),
+    RegisteredDevice {
+        device_id: device.as_str().to_owned(),
         kind: text(&kind).unwrap_or_default(),
-        os: device.os.map(software),
-        browser: device.browser.map(software),
-        model: device.model,
+        os: seen.os.map(software),
+        browser: seen.browser.map(software),
+        model: seen.model,
         country: text(&place["country"]),
         region: text(&place["region"]),
         city: text(&place["city"]),
         fingerprint: vottery_validate::encode_base64url(&fingerprint),
-        first_seen_at: first_seen,
+        first_seen_at: registered.first_seen_at,
         last_seen_at: now,
-        trusted,
-        name,
-    };
-    Ok(kit::json(if created { 201 } else { 200 }, &answer))
+        trusted: registered.trusted,
+        name: registered.name,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -221,39 +192,24 @@ pub async fn register_current(member: &Member, request: spin_sdk::http::Request)
     let body: CurrentBody =
         if has_body { kit::json_body(request, kit::MAX_JSON_BODY).await? } else { CurrentBody::default() };
     let seen = Sighting { ip, user_agent, client_hints, report: body.device };
-    register_seen(&member.user_id, &member.device_id, &seen).await
-}
-
-async fn member_db() -> Result<Connection, DeviceError> {
-    kit::pg::open().await.map_err(DeviceError::Storage)
+    register_seen(&member.user_id, &DeviceId::parse(&member.device_id)?, &seen).await
 }
 
 /// `GET /api/devices/list`: the member's devices, last seen first.
 pub async fn list(member: &Member) -> Result<kit::Response, DeviceError> {
-    let db = member_db().await?;
-    let found = kit::pg::rows(
-        &db,
-        "SELECT device_id, kind, os, os_version, browser, browser_version, model, country, region, city, name, \
-         trusted, extract(epoch FROM first_seen_at)::bigint, extract(epoch FROM last_seen_at)::bigint \
-         FROM devices.devices WHERE user_id = $1::text::uuid ORDER BY last_seen_at DESC",
-        vec![ParameterValue::Str(member.user_id.clone())],
-    )
-    .await
-    .map_err(storage)?;
-    let devices = found
-        .iter()
-        .map(|r| {
-            let text = |i| column::<Option<String>>(r, i);
-            let id: String = column(r, 0)?;
-            Ok(json!({
-                "device_id": id, "current": id == member.device_id, "kind": column::<String>(r, 1)?,
-                "os": text(2)?, "os_version": text(3)?, "browser": text(4)?, "browser_version": text(5)?,
-                "model": text(6)?, "country": text(7)?, "region": text(8)?, "city": text(9)?, "name": text(10)?,
-                "trusted": column::<bool>(r, 11)?, "first_seen_at": column::<i64>(r, 12)?,
-                "last_seen_at": column::<i64>(r, 13)?,
-            }))
+    let db = store::open().await?;
+    let devices: Vec<Value> = store::devices_of(&db, &member.user_id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "device_id": d.device_id, "current": d.device_id == member.device_id, "kind": d.kind,
+                "os": d.os, "os_version": d.os_version, "browser": d.browser, "browser_version": d.browser_version,
+                "model": d.model, "country": d.country, "region": d.region, "city": d.city, "name": d.name,
+                "trusted": d.trusted, "first_seen_at": d.first_seen_at, "last_seen_at": d.last_seen_at,
+            })
         })
-        .collect::<Result<Vec<_>, DeviceError>>()?;
+        .collect();
     Ok(kit::json(200, &json!({ "devices": devices })))
 }
 
@@ -278,53 +234,20 @@ pub async fn update(member: &Member, body: UpdateBody) -> Result<kit::Response, 
     if body.name.is_none() && body.trusted.is_none() {
         return Err(ValidationError::MissingField("name or trusted".into()).into());
     }
-    let db = member_db().await?;
-    let updated = kit::pg::rows(
-        &db,
-        "UPDATE devices.devices SET name = coalesce($3, name), trusted = coalesce($4, trusted) \
-         WHERE device_id = $1 AND user_id = $2::text::uuid RETURNING name, trusted",
-        vec![
-            ParameterValue::Str(device_id.as_str().to_owned()),
-            ParameterValue::Str(member.user_id.clone()),
-            body.name.as_ref().map_or(ParameterValue::DbNull, |n| ParameterValue::Str(n.trim().to_owned())),
-            body.trusted.map_or(ParameterValue::DbNull, ParameterValue::Boolean),
-        ],
-    )
-    .await
-    .map_err(storage)?;
-    let row = updated.first().ok_or(DeviceError::NotFound)?;
-    let (name, trusted): (Option<String>, bool) = (column(row, 0)?, column(row, 1)?);
+    let db = store::open().await?;
+    let name = body.name.as_deref().map(str::trim);
+    let labelled = store::label_device(&db, &device_id, &member.user_id, name, body.trusted).await?;
+    let store::Labelled { name, trusted } = labelled.ok_or(DeviceError::NotFound)?;
     let detail = json!({ "name": body.name.is_some(), "trusted": body.trusted });
-    kit::pg::audit(
-        &db,
-        &kit::Actor::Member(member.user_id.clone()),
-        "device.updated",
-        device_id.as_str(),
-        "ok",
-        &detail,
-    )
-    .await
-    .map_err(storage)?;
+    let actor = kit::Actor::Member(member.user_id.as_str().to_owned());
+    store::audit(&db, &actor, "device.updated", device_id.as_str(), "ok", &detail).await?;
     Ok(kit::json(200, &json!({ "device_id": device_id.as_str(), "name": name, "trusted": trusted })))
 }
 
 /// `POST /internal/devices/place` (from `users`, for demographics): the
 /// country and region of the member's most recently seen located device.
 pub async fn place(body: PlaceOf) -> Result<kit::Response, DeviceError> {
-    if !crate::member::valid_user(&body.user_id) {
-        return Err(ValidationError::InvalidField("`user_id` is not a user id".into()).into());
-    }
-    let rows = kit::pg::rows(
-        &member_db().await?,
-        "SELECT country, region FROM devices.devices WHERE user_id = $1::text::uuid AND country IS NOT NULL \
-         ORDER BY last_seen_at DESC LIMIT 1",
-        vec![ParameterValue::Str(body.user_id)],
-    )
-    .await
-    .map_err(storage)?;
-    let place = match rows.first() {
-        Some(row) => Place { country: column(row, 0)?, region: column(row, 1)? },
-        None => Place::default(),
-    };
+    let user = named_user(&body.user_id)?;
+    let place = store::place_of(&store::open().await?, &user).await?.unwrap_or_default();
     Ok(kit::json(200, &place))
 }

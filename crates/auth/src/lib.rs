@@ -11,6 +11,9 @@
 //!                 └──(flow_ttl elapses)──▶ expired
 //! ```
 //!
+//! Step 3 (the enrolment token, the ceremony, its single use, the first
+//! session) goes on in `vottery_passkeys_core::step3`.
+//!
 //! `send-otp` always opens a flow, whether or not the contacts matched a
 //! Sngine account, so the answer is the same either way. A flow for
 //! contacts that did not match is a *decoy*: it holds a code hash nobody was

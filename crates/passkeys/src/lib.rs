@@ -33,6 +33,7 @@ pub mod apps;
 mod error;
 #[cfg(feature = "software-authenticator")]
 pub mod soft;
+pub mod step3;
 
 pub use error::PasskeyError;
 

@@ -11,26 +11,7 @@
 
 use vottery_validate::PhoneE164;
 
-/// A Vottery user's id: a UUID in its canonical lowercase text form, as
-/// the access token's `sub` carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserId(String);
-
-impl UserId {
-    pub fn parse(raw: &str) -> Option<Self> {
-        let bytes = raw.as_bytes();
-        let shaped = bytes.len() == 36
-            && bytes.iter().enumerate().all(|(i, b)| match i {
-                8 | 13 | 18 | 23 => *b == b'-',
-                _ => b.is_ascii_digit() || (b'a'..=b'f').contains(b),
-            });
-        shaped.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use vottery_validate::UserId;
 
 /// An account of Sngine's with the visitor's email (from the view).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,19 +98,6 @@ mod tests {
         }
         for other in ["+447912345679", "+33 7912 345678", "", "7912 34567", "+1 7912345678"] {
             assert!(!same_phone(&uk(), other), "{other}");
-        }
-    }
-
-    #[test]
-    fn user_ids_are_canonical_uuids() {
-        assert!(UserId::parse("6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11").is_some());
-        for bad in [
-            "",
-            "6F1C1F0E-9D43-4A8E-8F62-2B8E7F0C5A11",
-            "6f1c1f0e9d434a8e8f622b8e7f0c5a11",
-            "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a1g",
-        ] {
-            assert!(UserId::parse(bad).is_none(), "{bad}");
         }
     }
 

@@ -1,16 +1,18 @@
 //! Input validation shared by every service. Parse, don't validate: a
-//! request body becomes typed values ([`Email`], [`PhoneE164`]) or a
-//! [`ValidationError`] with a stable code, and core logic never sees a raw
-//! string.
+//! request body becomes typed values ([`Email`], [`PhoneE164`], [`UserId`],
+//! [`SessionId`]) or a [`ValidationError`] with a stable code, and core
+//! logic never sees a raw string.
 #![forbid(unsafe_code)]
 
 mod base64url;
 mod contact;
+mod ids;
 mod json;
 mod plans;
 
 pub use base64url::{decode_base64url, encode_base64url};
 pub use contact::{Email, PhoneE164};
+pub use ids::{SessionId, UserId};
 pub use json::{MAX_JSON_BODY, check_json_media_type, parse_json};
 pub use plans::{code_of_international as calling_code_of_international, code_of_region as calling_code_of_region};
 

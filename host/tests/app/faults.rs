@@ -163,21 +163,22 @@ fn flows_survive_dependency_outages_and_a_killed_replica() {
     let redis_port = free_port();
     let mut redis = redis_server(redis_port);
     let providers: Mutex<Option<Proxy>> = Mutex::new(None);
-    let app = TestApp::spawn_with(0, Mode::Reuse, |outbox| {
-        let proxy = Proxy::start(outbox.trim_start_matches("http://").parse().unwrap());
-        let base = format!("http://127.0.0.1:{}", proxy.port);
-        *providers.lock().unwrap() = Some(proxy);
-        vec![
-            ("SPIN_VARIABLE_PG_PORT".into(), postgres.port.to_string()),
-            ("SPIN_VARIABLE_REDIS_URL".into(), format!("redis://127.0.0.1:{redis_port}")),
-            ("SPIN_VARIABLE_TWILIO_API_BASE".into(), base.clone()),
-            ("SPIN_VARIABLE_MAIL_API_BASE".into(), base),
-            (
-                "SPIN_VARIABLE_OTP_POLICY".into(),
-                "email_sends=1000000,phone_sends=1000000,ip_sends=1000000,prefix_sends=1000000".into(),
+    let app = TestApp::spawn(
+        Options::new()
+            .replicas(0)
+            .providers_via(|outbox| {
+                let proxy = Proxy::start(outbox.trim_start_matches("http://").parse().unwrap());
+                let base = format!("http://127.0.0.1:{}", proxy.port);
+                *providers.lock().unwrap() = Some(proxy);
+                base
+            })
+            .env("SPIN_VARIABLE_PG_PORT", &postgres.port.to_string())
+            .env("SPIN_VARIABLE_REDIS_URL", &format!("redis://127.0.0.1:{redis_port}"))
+            .env(
+                "SPIN_VARIABLE_OTP_POLICY",
+                "email_sends=1000000,phone_sends=1000000,ip_sends=1000000,prefix_sends=1000000",
             ),
-        ]
-    });
+    );
     let providers = providers.into_inner().unwrap().unwrap();
     let mut hosts: Vec<Host> = (0..2).map(|_| app.start_replica()).collect();
     app.db.query(&format!(

@@ -3,119 +3,33 @@
 //! of `vottery-passkeys-core` (real attestation and assertion objects),
 //! the device registered, a session opened and its tokens used.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use vottery_outbox::{Credentials, Outbox};
 use vottery_passkeys_core::soft::{Algorithm, Format, SoftAuthenticator};
 
+use crate::harness::*;
 use crate::support::*;
 
-const RP: &str = "vottery.test";
-const ORIGIN: &str = "https://vottery.test";
 const ADA: (&str, &str) = ("ada@example.com", "+447912345678");
 const GRACE: (&str, &str) = ("grace@example.com", "+16502530000");
 const FP: &str = "FA:C6:17:45:DC:09:03:78:6F:B9:ED:E6:2A:96:2B:39:9F:73:48:F0:BB:6F:89:9B:83:32:66:75:91:03:3B:9C";
-const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 
-struct App {
-    host: Host,
-    outbox: Arc<Outbox>,
-    db: Database,
-    namespace: String,
-}
-
-fn start_with(mode: Mode, policy: &str) -> App {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let (outbox_base, outbox) = vottery_outbox::spawn(Credentials::default());
-    let db = Database::migrated();
-    let namespace = format!("test-passkeys-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let manifest = app_with_probe("devices");
-    let rc = manifest.with_file_name("runtime-config.toml");
+/// The app with the probe, the code policy `policy`, and the native apps'
+/// associations.
+fn start_with(mode: Mode, policy: &str) -> TestApp {
     let android = format!(r#"[{{"package_name":"app.vottery","sha256_cert_fingerprints":["{FP}"]}}]"#);
-    let env = [
-        ("SPIN_VARIABLE_MASTER_KEY", "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100".to_owned()),
-        ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!".to_owned()),
-        ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes".to_owned()),
-        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes".to_owned()),
-        ("SPIN_VARIABLE_PG_DATABASE", db.name.clone()),
-        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.clone()),
-        ("SPIN_VARIABLE_OTP_POLICY", policy.to_owned()),
-        ("SPIN_VARIABLE_TWILIO_API_BASE", outbox_base.clone()),
-        ("SPIN_VARIABLE_TWILIO_ACCOUNT_SID", Credentials::default().twilio_account_sid),
-        ("SPIN_VARIABLE_TWILIO_AUTH_TOKEN", Credentials::default().twilio_auth_token),
-        ("SPIN_VARIABLE_TWILIO_FROM", "+15005550006".to_owned()),
-        ("SPIN_VARIABLE_MAIL_API_BASE", outbox_base.clone()),
-        ("SPIN_VARIABLE_MAIL_API_KEY", Credentials::default().sendgrid_key),
-        ("SPIN_VARIABLE_PASSKEY_RP_ID", RP.to_owned()),
-        ("SPIN_VARIABLE_PASSKEY_ORIGINS", ORIGIN.to_owned()),
-        ("SPIN_VARIABLE_ANDROID_APPS", android),
-        ("SPIN_VARIABLE_APPLE_APP_IDS", "ABCDE12345.app.vottery".to_owned()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let host = Host::start(&manifest, Some(&rc), mode, &env);
-    App { host, outbox, db, namespace }
+    TestApp::spawn(
+        Options::new()
+            .mode(mode)
+            .env("SPIN_VARIABLE_OTP_POLICY", policy)
+            .env("SPIN_VARIABLE_ANDROID_APPS", &android)
+            .env("SPIN_VARIABLE_APPLE_APP_IDS", "ABCDE12345.app.vottery"),
+    )
 }
 
-fn start() -> App {
+fn start() -> TestApp {
     start_with(Mode::Reuse, "")
-}
-
-fn claims(token: &str) -> Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
-}
-
-impl App {
-    fn post(&self, path: &str, body: &Value) -> Reply {
-        self.host.send_with("POST", path, Some(&body.to_string()), &[("user-agent", IPHONE)])
-    }
-
-    fn code(&self, to: &str) -> String {
-        let messages = self.outbox.messages();
-        messages.iter().rev().find(|m| m.to == to).unwrap().code.clone().unwrap()
-    }
-
-    /// Steps 1 and 2 for `contacts`: the enrolment token.
-    fn enrolment_token(&self, contacts: (&str, &str)) -> String {
-        let sent = self.post("/api/auth/send-otp", &json!({ "email": contacts.0, "phone": contacts.1 }));
-        assert_eq!(sent.status, 202, "{}", sent.body);
-        let flow = sent.json()["flow_id"].as_str().unwrap().to_owned();
-        let codes = json!({ "flow_id": flow, "email_code": self.code(contacts.0), "sms_code": self.code(contacts.1) });
-        let verified = self.post("/api/auth/verify-otp", &codes);
-        assert_eq!(verified.status, 200, "{}", verified.body);
-        verified.json()["enrolment_token"].as_str().unwrap().to_owned()
-    }
-
-    fn enrol_options(&self, token: &str, device: &str) -> Reply {
-        self.post("/api/auth/capture-biometric/options", &json!({ "enrolment_token": token, "device_id": device }))
-    }
-
-    /// Registration options then the authenticator's answer.
-    fn enrol(&self, token: &str, device: &str, auth: &mut SoftAuthenticator, format: Format) -> Reply {
-        let options = self.enrol_options(token, device);
-        assert_eq!(options.status, 200, "{}", options.body);
-        let credential = auth.register(&options.json()["publicKey"], format);
-        self.post("/api/auth/capture-biometric", &json!({ "credential": credential, "device": { "native_app": true } }))
-    }
-
-    fn assert_on(&self, device: &str, auth: &mut SoftAuthenticator, user: &[u8]) -> Reply {
-        let options = self.post("/api/auth/assert-biometric/options", &json!({ "device_id": device }));
-        assert_eq!(options.status, 200, "{}", options.body);
-        let credential = auth.assert(&options.json()["publicKey"], user);
-        self.post("/api/auth/assert-biometric", &json!({ "device_id": device, "credential": credential }))
-    }
-
-    fn count(&self, sql: &str) -> usize {
-        self.db.query(sql)[0][0].as_deref().unwrap().parse().unwrap()
-    }
-}
-
-fn user_handle(user_id: &str) -> Vec<u8> {
-    let hex: String = user_id.chars().filter(|c| *c != '-').collect();
-    (0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
 #[test]
@@ -152,15 +66,19 @@ fn step_three_enrols_a_passkey_then_the_member_returns_with_it() {
         assert_eq!(answer["passkey"]["credential_id"], auth.credential_id_b64());
 
         // The access token opens the member's routes; the refresh token rotates.
-        let current =
-            app.host.send_with("GET", "/api/sessions/current", None, &[("authorization", &format!("Bearer {access}"))]);
+        let current = app.host().send_with(
+            "GET",
+            "/api/sessions/current",
+            None,
+            &[("authorization", &format!("Bearer {access}"))],
+        );
         assert_eq!(current.status, 200, "{}", current.body);
         let refreshed = app
             .post("/api/auth/refresh-token", &json!({ "device_id": device, "refresh_token": answer["refresh_token"] }));
         assert_eq!(refreshed.status, 200, "{}", refreshed.body);
 
         // The member's current device, seen again.
-        let seen = app.host.send_with(
+        let seen = app.host().send_with(
             "POST",
             "/api/devices/register",
             Some(r#"{"device": {"max_touch_points": 5}}"#),
@@ -183,7 +101,7 @@ fn step_three_enrols_a_passkey_then_the_member_returns_with_it() {
 
         // Returning on the known device: the passkey alone.
         let user = user_handle(answer["user_id"].as_str().unwrap());
-        let back = app.assert_on(device, &mut auth, &user);
+        let back = app.sign_in(device, &mut auth, &user);
         assert_eq!(back.status, 201, "{}", back.body);
         assert_eq!(claims(back.json()["access_token"].as_str().unwrap())["amr"], json!(["passkey-uv"]));
         assert_eq!(app.db.query("SELECT sign_count::text FROM auth.passkeys")[0][0].as_deref(), Some("2"));
@@ -334,20 +252,19 @@ fn bad_assertions_get_clear_problems_and_a_clone_is_flagged() {
     let app = start();
     let mut events = subscribe(&format!("{}:events", app.namespace));
     let device = "desktop-0f1e2d3c4b";
-    let token = app.enrolment_token(ADA);
     let mut auth = SoftAuthenticator::new(Algorithm::Es256, [12; 32], RP, ORIGIN);
-    let enrolled = app.enrol(&token, device, &mut auth, Format::None);
-    let user = user_handle(enrolled.json()["user_id"].as_str().unwrap());
+    let session = app.open_session(ADA, device, &mut auth);
+    let user = user_handle(&session.user_id);
 
     app.post("/api/auth/assert-biometric/options", &json!({ "device_id": "web-unknown-device" }))
         .assert_problem(404, "no_passkey");
     // Without user verification; with another key; for another device.
     auth.user_verified = false;
-    app.assert_on(device, &mut auth, &user).assert_problem(401, "user_not_verified");
+    app.sign_in(device, &mut auth, &user).assert_problem(401, "user_not_verified");
     auth.user_verified = true;
     let mut impostor = SoftAuthenticator::new(Algorithm::Es256, [13; 32], RP, ORIGIN);
     impostor.credential_id = auth.credential_id.clone();
-    app.assert_on(device, &mut impostor, &user).assert_problem(401, "signature_invalid");
+    app.sign_in(device, &mut impostor, &user).assert_problem(401, "signature_invalid");
     let options = app.post("/api/auth/assert-biometric/options", &json!({ "device_id": device }));
     let credential = auth.assert(&options.json()["publicKey"], &user);
     app.post("/api/auth/assert-biometric", &json!({ "device_id": "web-elsewhere-1", "credential": credential }))
@@ -363,7 +280,7 @@ fn bad_assertions_get_clear_problems_and_a_clone_is_flagged() {
 
     // A counter that goes back: a clone, flagged and refused from then on.
     auth.counter = 1;
-    app.assert_on(device, &mut auth, &user).assert_problem(401, "authenticator_cloned");
+    app.sign_in(device, &mut auth, &user).assert_problem(401, "authenticator_cloned");
     auth.counter = 100;
     app.post("/api/auth/assert-biometric/options", &json!({ "device_id": device })).assert_problem(404, "no_passkey");
     assert_eq!(app.count("SELECT count(*) FROM auth.passkeys WHERE clone_suspected_at IS NOT NULL"), 1);
@@ -382,23 +299,24 @@ fn removing_a_device_removes_its_passkey_and_sessions() {
     let mut auth = SoftAuthenticator::new(Algorithm::EdDsa, [14; 32], RP, ORIGIN);
     let enrolled = app.enrol(&token, device, &mut auth, Format::Packed);
     let bearer = format!("Bearer {}", enrolled.json()["access_token"].as_str().unwrap());
-    let removed = app.host.send_with("DELETE", &format!("/api/devices/{device}"), None, &[("authorization", &bearer)]);
+    let removed =
+        app.host().send_with("DELETE", &format!("/api/devices/{device}"), None, &[("authorization", &bearer)]);
     assert_eq!(removed.status, 200, "{}", removed.body);
     assert_eq!(removed.json()["removed_passkeys"], 1);
     assert_eq!(app.count("SELECT count(*) FROM auth.passkeys"), 0);
     app.post("/api/auth/assert-biometric/options", &json!({ "device_id": device })).assert_problem(404, "no_passkey");
-    let after = app.host.send_with("GET", "/api/sessions/current", None, &[("authorization", &bearer)]);
+    let after = app.host().send_with("GET", "/api/sessions/current", None, &[("authorization", &bearer)]);
     after.assert_problem(401, "session_revoked");
 }
 
 #[test]
 fn native_apps_find_their_association_files() {
     let app = start();
-    let links = app.host.get("/.well-known/assetlinks.json");
+    let links = app.host().get("/.well-known/assetlinks.json");
     assert_eq!(links.status, 200, "{}", links.body);
     assert_eq!(links.json()[0]["target"]["package_name"], "app.vottery");
     assert_eq!(links.json()[0]["target"]["sha256_cert_fingerprints"][0], FP);
-    let apple = app.host.get("/.well-known/apple-app-site-association");
+    let apple = app.host().get("/.well-known/apple-app-site-association");
     assert_eq!(apple.json()["webcredentials"]["apps"][0], "ABCDE12345.app.vottery");
     assert!(apple.header("content-type").unwrap().starts_with("application/json"));
 

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use vottery_outbox::Credentials;
 
+use crate::harness::*;
 use crate::support::*;
 
 const USER: &str = "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11";
@@ -12,16 +13,12 @@ const OTHER: &str = "0b7e3d2a-1c4f-4e5a-9b8c-7d6e5f4a3b2c";
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1";
 const LONDON: &str = "81.2.69.160";
 
-struct App {
-    host: Host,
-    db: Database,
-}
-
-fn start(geo: &str, fingerprint_key: &str) -> App {
-    let db = Database::migrated();
-    let extra = [("SPIN_VARIABLE_GEO_API_BASE", geo), ("SPIN_VARIABLE_FINGERPRINT_KEY", fingerprint_key)];
-    let host = start_with_probe("devices", &db, &extra);
-    App { host, db }
+/// The app with the probe, geolocation at `geo` and the fingerprint key
+/// `fingerprint_key`.
+fn start(geo: &str, fingerprint_key: &str) -> TestApp {
+    TestApp::spawn(
+        Options::new().envs(&[("SPIN_VARIABLE_GEO_API_BASE", geo), ("SPIN_VARIABLE_FINGERPRINT_KEY", fingerprint_key)]),
+    )
 }
 
 fn geo() -> String {
@@ -32,14 +29,14 @@ fn geo() -> String {
 
 const KEY: &str = "a-fingerprint-key-of-at-least-32-bytes";
 
-impl App {
+/// A device registered as `auth` does in step 3.
+trait Register {
+    fn register(&self, body: &Value) -> Reply;
+}
+
+impl Register for TestApp {
     fn register(&self, body: &Value) -> Reply {
-        self.host.send_with(
-            "POST",
-            "/probe/forward?url=http://devices.spin.internal/internal/devices",
-            Some(&body.to_string()),
-            &[("vottery-caller", "auth")],
-        )
+        self.as_auth("devices.spin.internal/internal/devices", body)
     }
 }
 
@@ -50,7 +47,7 @@ fn iphone(user: &str, device: &str, ip: &str) -> Value {
 #[test]
 fn a_device_is_classified_located_fingerprinted_and_kept_to_its_member() {
     let app = start(&geo(), KEY);
-    let mut events = subscribe("vottery:events");
+    let mut events = subscribe(&format!("{}:events", app.namespace));
     let first = app.register(&iphone(USER, "ios-device-0001", LONDON));
     assert_eq!(first.status, 201, "{}", first.body);
     let d = first.json();
@@ -121,12 +118,7 @@ fn a_sign_in_records_the_sighting_with_its_session_on_the_members_device_only() 
         let seen = json!({ "ip": LONDON, "user_agent": newer, "report": { "max_touch_points": 5 } });
         let body =
             json!({ "user_id": user, "device_id": device, "amr": ["passkey-uv"], "token_hash": hash, "seen": seen });
-        app.host.send_with(
-            "POST",
-            "/probe/forward?url=http://devices.spin.internal/internal/sessions",
-            Some(&body.to_string()),
-            &[("vottery-caller", "auth")],
-        )
+        app.as_auth("devices.spin.internal/internal/sessions", &body)
     };
     let written = "SELECT (SELECT count(*) FROM devices.sessions) || '/' || (SELECT count(*) FROM devices.refresh_tokens) \
                    || '/' || (SELECT count(*) FROM audit.events WHERE action = 'session.opened')";

@@ -1,7 +1,12 @@
-//! Flows, counters and the event channel in Redis (keys under
-//! `<namespace>:auth:`), and the audit log in PostgreSQL. Every change to a
-//! flow is one atomic script: created only if absent, replaced only if
-//! unchanged since it was read (concurrent checks cannot both win).
+//! Everything `auth` keeps. Flows, counters and the event channel in Redis
+//! (keys under `<namespace>:auth:`), and the audit log in PostgreSQL; the
+//! passkeys in [`passkeys`], and step 3's ceremonies and enrolment claims
+//! in [`ceremonies`]. Every change to a flow is one atomic script: created
+//! only if absent, replaced only if unchanged since it was read (concurrent
+//! checks cannot both win).
+
+pub mod ceremonies;
+pub mod passkeys;
 
 use serde_json::Value;
 use spin_sdk::pg::Connection as Pg;

@@ -536,26 +536,6 @@ pub fn published(reader: &mut BufReader<std::net::TcpStream>) -> Vec<Value> {
     }
 }
 
-/// The app with a probe chaining to `service` (see [`app_with_probe`]),
-/// started on `db` with the required secrets set and `extra` variables.
-pub fn start_with_probe(service: &str, db: &Database, extra: &[(&str, &str)]) -> Host {
-    start_with_probe_in(Mode::Reuse, service, db, extra)
-}
-
-/// [`start_with_probe`] in the given instance mode.
-pub fn start_with_probe_in(mode: Mode, service: &str, db: &Database, extra: &[(&str, &str)]) -> Host {
-    let manifest = app_with_probe(service);
-    let rc = manifest.with_file_name("runtime-config.toml");
-    let mut env = vec![
-        ("SPIN_VARIABLE_MASTER_KEY", "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100"),
-        ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
-        ("SPIN_VARIABLE_OTP_KEY", "an-otp-key-of-at-least-thirty-two-bytes"),
-        ("SPIN_VARIABLE_PG_DATABASE", db.name.as_str()),
-    ];
-    env.extend_from_slice(extra);
-    Host::start(&manifest, Some(&rc), mode, &env)
-}
-
 /// An answer read off the wire by [`raw`].
 #[derive(Debug)]
 pub struct RawReply {

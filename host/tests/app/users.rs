@@ -7,13 +7,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use crate::harness::*;
 use crate::support::*;
 
 const DEVICE: &str = "web-5b1d7e20-aa3c";
 
 struct Member {
-    host: Host,
-    db: Database,
+    app: TestApp,
     user_id: String,
     bearer: String,
     refresh: String,
@@ -22,47 +22,32 @@ struct Member {
 /// A member of the fixture linked, their device registered and a session
 /// opened on it as `auth` would: their user id, the access token a refresh
 /// returns (as a bearer) and the refresh token after it.
-fn sign_in(host: &Host, email: &str, phone: &str, device_id: &str) -> (String, String, String) {
-    let linked = as_auth(host, "users.spin.internal/internal/link", &json!({ "email": email, "phone": phone }));
+fn sign_in(app: &TestApp, email: &str, phone: &str, device_id: &str) -> (String, String, String) {
+    let linked = app.as_auth("users.spin.internal/internal/link", &json!({ "email": email, "phone": phone }));
     assert_eq!(linked.status, 200, "{}", linked.body);
     let user_id = linked.json()["user_id"].as_str().unwrap().to_owned();
     let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
     let device = json!({ "user_id": user_id, "device_id": device_id, "ip": "10.0.0.7", "user_agent": ua });
-    let registered = as_auth(host, "devices.spin.internal/internal/devices", &device);
+    let registered = app.as_auth("devices.spin.internal/internal/devices", &device);
     assert!(registered.status == 200 || registered.status == 201, "{}", registered.body);
     let token = format!("vrt_{}", URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2)));
     let hash = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()));
     let session = json!({ "user_id": user_id, "device_id": device_id, "amr": ["email-otp", "sms-otp", "passkey-uv"], "token_hash": hash });
-    let opened = as_auth(host, "devices.spin.internal/internal/sessions", &session);
+    let opened = app.as_auth("devices.spin.internal/internal/sessions", &session);
     assert_eq!(opened.status, 201, "{}", opened.body);
-    let (bearer, refresh) = refresh(host, device_id, &token);
+    let (bearer, refresh) = refresh(app, device_id, &token);
     (user_id, bearer, refresh)
 }
 
 /// The access token (as a bearer) and the next refresh token of a refresh.
-fn refresh(host: &Host, device_id: &str, token: &str) -> (String, String) {
-    let body = json!({ "device_id": device_id, "refresh_token": token }).to_string();
-    let refreshed = host.send("POST", "/api/auth/refresh-token", Some(&body));
+fn refresh(app: &TestApp, device_id: &str, token: &str) -> (String, String) {
+    let body = json!({ "device_id": device_id, "refresh_token": token });
+    let refreshed = app.post_json("/api/auth/refresh-token", &body);
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     let answer = refreshed.json();
     (
         format!("Bearer {}", answer["access_token"].as_str().unwrap()),
         answer["refresh_token"].as_str().unwrap().to_owned(),
-    )
-}
-
-/// The claims of a bearer access token.
-fn claims(bearer: &str) -> Value {
-    let payload = bearer.trim_start_matches("Bearer ").split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-fn as_auth(host: &Host, service_path: &str, body: &Value) -> Reply {
-    host.send_with(
-        "POST",
-        &format!("/probe/forward?url=http://{service_path}"),
-        Some(&body.to_string()),
-        &[("vottery-caller", "auth")],
     )
 }
 
@@ -73,23 +58,16 @@ fn ada(mode: Mode) -> Member {
 }
 
 fn ada_with(mode: Mode, settings: &[(&str, &str)]) -> Member {
-    let db = Database::migrated();
-    let namespace = format!("test-users-{}", db.name);
-    let mut extra = vec![
-        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
-        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
-    ];
-    extra.extend_from_slice(settings);
-    let host = start_with_probe_in(mode, "users,devices", &db, &extra);
-    let (user_id, bearer, refresh) = sign_in(&host, "ada@example.com", "+447912345678", DEVICE);
-    Member { host, db, user_id, bearer, refresh }
+    let app = TestApp::spawn(Options::new().mode(mode).probe("users,devices").envs(settings));
+    let (user_id, bearer, refresh) = sign_in(&app, "ada@example.com", "+447912345678", DEVICE);
+    Member { app, user_id, bearer, refresh }
 }
 
 impl Member {
     fn get(&self, extra: &[(&str, &str)]) -> Reply {
         let mut headers = vec![("authorization", self.bearer.as_str())];
         headers.extend_from_slice(extra);
-        self.host.send_with("GET", "/api/users/profile", None, &headers)
+        self.app.host().send_with("GET", "/api/users/profile", None, &headers)
     }
 
     fn put(&self, body: &Value, if_match: Option<&str>) -> Reply {
@@ -97,16 +75,16 @@ impl Member {
         if let Some(tag) = if_match {
             headers.push(("if-match", tag));
         }
-        self.host.send_with("PUT", "/api/users/profile", Some(&body.to_string()), &headers)
+        self.app.host().send_with("PUT", "/api/users/profile", Some(&body.to_string()), &headers)
     }
 
     fn report(&self, body: &Value) -> Reply {
         let headers = [("authorization", self.bearer.as_str())];
-        self.host.send_with("POST", "/api/users/activity", Some(&body.to_string()), &headers)
+        self.app.host().send_with("POST", "/api/users/activity", Some(&body.to_string()), &headers)
     }
 
     fn activity_rows(&self) -> Vec<Vec<Option<String>>> {
-        self.db.query(&format!(
+        self.app.db.query(&format!(
             "SELECT id::text, kind, extract(epoch FROM occurred_at)::bigint::text, device_id, details::text \
              FROM users.activity WHERE user_id = '{}' ORDER BY id",
             self.user_id
@@ -114,12 +92,12 @@ impl Member {
     }
 
     fn version(&self) -> Option<String> {
-        let rows = self.db.query(&format!("SELECT version FROM users.profiles WHERE user_id = '{}'", self.user_id));
+        let rows = self.app.db.query(&format!("SELECT version FROM users.profiles WHERE user_id = '{}'", self.user_id));
         rows.first().and_then(|r| r[0].clone())
     }
 
     fn audit_rows(&self, action: &str) -> Vec<Vec<Option<String>>> {
-        self.db.query(&format!(
+        self.app.db.query(&format!(
             "SELECT actor, subject, detail::text FROM audit.events WHERE action = '{action}' ORDER BY id"
         ))
     }
@@ -198,8 +176,10 @@ fn a_profile_edit_needs_the_current_etag_and_is_stored_sealed_with_an_audit_row(
     assert_eq!(read.json(), profile);
 
     // Stored sealed: neither the names nor the zone are in the row.
-    let stored =
-        ada.db.query(&format!("SELECT encode(sealed, 'escape') FROM users.profiles WHERE user_id = '{}'", ada.user_id));
+    let stored = ada
+        .app
+        .db
+        .query(&format!("SELECT encode(sealed, 'escape') FROM users.profiles WHERE user_id = '{}'", ada.user_id));
     let sealed = stored[0][0].clone().unwrap();
     for clear in ["Countess", "King", "Europe/London", "en-GB"] {
         assert!(!sealed.contains(clear), "{clear} is stored in clear");
@@ -221,7 +201,7 @@ fn a_profile_edit_needs_the_current_etag_and_is_stored_sealed_with_an_audit_row(
     assert_eq!(cleared.json()["last_name"], "Lovelace");
     assert_eq!(ada.version().as_deref(), Some("2"));
     assert_eq!(ada.audit_rows("profile.updated").len(), 2);
-    let chain = ada.db.query("SELECT audit.first_broken_link()");
+    let chain = ada.app.db.query("SELECT audit.first_broken_link()");
     assert_eq!(chain[0][0], None, "the audit chain is intact");
 }
 
@@ -252,7 +232,7 @@ fn bad_profile_edits_get_clear_problems_and_write_nothing() {
         assert_eq!((reply.status, reply.json()["code"].as_str()), (status, Some(code)), "{body}: {}", reply.body);
         assert_eq!(reply.header("content-type"), Some("application/problem+json"));
     }
-    let malformed = ada.host.send_with(
+    let malformed = ada.app.host().send_with(
         "PUT",
         "/api/users/profile",
         Some("{\"display_name\":"),
@@ -268,7 +248,7 @@ fn bad_profile_edits_get_clear_problems_and_write_nothing() {
 fn an_erased_or_unknown_member_gets_user_not_found() {
     // Arrange
     let ada = ada(Mode::Reuse);
-    ada.db.query(&format!("DELETE FROM users.accounts WHERE id = '{}'", ada.user_id));
+    ada.app.db.query(&format!("DELETE FROM users.accounts WHERE id = '{}'", ada.user_id));
 
     // Act
     let read = ada.get(&[]);
@@ -332,7 +312,7 @@ fn a_report_of_an_unknown_type_a_far_time_large_details_or_unknown_fields_is_ref
         assert_eq!(refused.json()["code"], code, "{body}");
     }
     assert!(ada.activity_rows().is_empty());
-    let anonymous = ada.host.send("POST", "/api/users/activity", Some(r#"{"type":"help.opened"}"#));
+    let anonymous = ada.app.host().send("POST", "/api/users/activity", Some(r#"{"type":"help.opened"}"#));
     assert_eq!(anonymous.status, 401, "{}", anonymous.body);
 }
 
@@ -373,12 +353,12 @@ fn the_operator_names_the_first_administrator_whose_grants_reach_the_next_access
     // Arrange
     let mut ada = ada(Mode::Reuse);
     let (grace_id, grace_bearer, grace_refresh) =
-        sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+        sign_in(&ada.app, "grace@example.com", "+16502530000", "web-grace-01");
     let grace_roles = format!("/api/users/{grace_id}/roles");
-    let before = roles_call(&ada.host, &ada.bearer, "GET", &grace_roles);
+    let before = roles_call(ada.app.host(), &ada.bearer, "GET", &grace_roles);
 
     // Act
-    let granted = admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]);
+    let granted = admin_tool(&ada.app.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]);
 
     // Assert: refused before, allowed at once after (the grant is read live)
     assert_eq!((before.status, before.json()["code"].as_str()), (403, Some("forbidden")), "{}", before.body);
@@ -386,23 +366,24 @@ fn the_operator_names_the_first_administrator_whose_grants_reach_the_next_access
     assert!(
         String::from_utf8_lossy(&granted.stdout).contains(&format!("granted user_admin for member {}", ada.user_id))
     );
-    let listing = roles_call(&ada.host, &ada.bearer, "GET", &grace_roles);
+    let listing = roles_call(ada.app.host(), &ada.bearer, "GET", &grace_roles);
     assert_eq!(listing.status, 200, "{}", listing.body);
     assert_eq!(listing.json(), json!({ "user_id": grace_id, "roles": [] }));
-    let bootstrap = ada.db.query("SELECT actor, subject, detail::text FROM audit.events WHERE action = 'role.granted'");
+    let bootstrap =
+        ada.app.db.query("SELECT actor, subject, detail::text FROM audit.events WHERE action = 'role.granted'");
     assert_eq!(bootstrap.len(), 1);
     assert_eq!(bootstrap[0][0].as_deref(), Some("system"));
     assert_eq!(bootstrap[0][1].as_deref(), Some(ada.user_id.as_str()));
     assert!(bootstrap[0][2].as_deref().unwrap().contains("vottery-admin"));
     assert_eq!(claims(&ada.bearer)["roles"], json!(["member"]));
-    (ada.bearer, ada.refresh) = refresh(&ada.host, DEVICE, &ada.refresh);
+    (ada.bearer, ada.refresh) = refresh(&ada.app, DEVICE, &ada.refresh);
     assert_eq!(claims(&ada.bearer)["roles"], json!(["member", "user_admin"]));
 
     // Act: Ada grants Grace what she holds, and tries what she does not
-    let given = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/user_admin"));
-    let not_held = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/auditor"));
-    let unknown = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/root"));
-    let member = roles_call(&ada.host, &ada.bearer, "PUT", &format!("{grace_roles}/member"));
+    let given = roles_call(ada.app.host(), &ada.bearer, "PUT", &format!("{grace_roles}/user_admin"));
+    let not_held = roles_call(ada.app.host(), &ada.bearer, "PUT", &format!("{grace_roles}/auditor"));
+    let unknown = roles_call(ada.app.host(), &ada.bearer, "PUT", &format!("{grace_roles}/root"));
+    let member = roles_call(ada.app.host(), &ada.bearer, "PUT", &format!("{grace_roles}/member"));
 
     // Assert
     assert_eq!(given.status, 200, "{}", given.body);
@@ -411,17 +392,17 @@ fn the_operator_names_the_first_administrator_whose_grants_reach_the_next_access
     assert_eq!((not_held.status, not_held.json()["code"].as_str()), (403, Some("role_not_held")));
     assert_eq!((unknown.status, unknown.json()["code"].as_str()), (404, Some("role_unknown")));
     assert_eq!((member.status, member.json()["code"].as_str()), (400, Some("role_not_grantable")));
-    let (grace_bearer_now, _) = refresh(&ada.host, "web-grace-01", &grace_refresh);
+    let (grace_bearer_now, _) = refresh(&ada.app, "web-grace-01", &grace_refresh);
     assert_eq!(claims(&grace_bearer_now)["roles"], json!(["member", "user_admin"]));
     assert_eq!(claims(&grace_bearer)["roles"], json!(["member"]));
 
     // Act: Ada revokes Grace's role; Grace's token still claims it
-    let revoked = roles_call(&ada.host, &ada.bearer, "DELETE", &format!("{grace_roles}/user_admin"));
+    let revoked = roles_call(ada.app.host(), &ada.bearer, "DELETE", &format!("{grace_roles}/user_admin"));
     let ada_roles = format!("/api/users/{}/roles", ada.user_id);
-    let by_grace = roles_call(&ada.host, &grace_bearer_now, "PUT", &format!("{ada_roles}/user_admin"));
-    let again = roles_call(&ada.host, &ada.bearer, "DELETE", &format!("{grace_roles}/user_admin"));
-    let last = roles_call(&ada.host, &ada.bearer, "DELETE", &format!("{ada_roles}/user_admin"));
-    let tool_last = admin_tool(&ada.db, &["revoke", "--email", "ada@example.com", "--role", "user_admin"]);
+    let by_grace = roles_call(ada.app.host(), &grace_bearer_now, "PUT", &format!("{ada_roles}/user_admin"));
+    let again = roles_call(ada.app.host(), &ada.bearer, "DELETE", &format!("{grace_roles}/user_admin"));
+    let last = roles_call(ada.app.host(), &ada.bearer, "DELETE", &format!("{ada_roles}/user_admin"));
+    let tool_last = admin_tool(&ada.app.db, &["revoke", "--email", "ada@example.com", "--role", "user_admin"]);
 
     // Assert
     assert_eq!(revoked.status, 200, "{}", revoked.body);
@@ -430,14 +411,14 @@ fn the_operator_names_the_first_administrator_whose_grants_reach_the_next_access
     assert_eq!((again.status, again.json()["code"].as_str()), (404, Some("grant_not_found")));
     assert_eq!((last.status, last.json()["code"].as_str()), (409, Some("last_user_admin")));
     assert!(!tool_last.status.success());
-    let trail = ada.db.query(
+    let trail = ada.app.db.query(
         "SELECT action, actor, subject FROM audit.events WHERE action IN ('role.granted', 'role.revoked') ORDER BY id",
     );
     let trail: Vec<Vec<Option<String>>> = trail;
     assert_eq!(trail.len(), 3);
     assert_eq!(trail[1][1].as_deref(), Some(format!("member:{}", ada.user_id).as_str()));
     assert_eq!((trail[2][0].as_deref(), trail[2][2].as_deref()), (Some("role.revoked"), Some(grace_id.as_str())));
-    let live = ada.db.query("SELECT count(*) FROM users.role_grants WHERE revoked_at IS NULL");
+    let live = ada.app.db.query("SELECT count(*) FROM users.role_grants WHERE revoked_at IS NULL");
     assert_eq!(live[0][0].as_deref(), Some("1"));
 }
 
@@ -445,16 +426,16 @@ fn the_operator_names_the_first_administrator_whose_grants_reach_the_next_access
 fn two_administrators_revoking_each_other_at_once_leave_one_user_admin() {
     // Arrange
     let ada = ada(Mode::Reuse);
-    let (grace_id, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    let (grace_id, grace_bearer, _) = sign_in(&ada.app, "grace@example.com", "+16502530000", "web-grace-01");
     for email in ["ada@example.com", "grace@example.com"] {
-        assert!(admin_tool(&ada.db, &["grant", "--email", email, "--role", "user_admin"]).status.success());
+        assert!(admin_tool(&ada.app.db, &["grant", "--email", email, "--role", "user_admin"]).status.success());
     }
     let barrier = std::sync::Barrier::new(2);
 
     // Act
     let revoke = |bearer: &str, target: &str| {
         barrier.wait();
-        roles_call(&ada.host, bearer, "DELETE", &format!("/api/users/{target}/roles/user_admin")).status
+        roles_call(ada.app.host(), bearer, "DELETE", &format!("/api/users/{target}/roles/user_admin")).status
     };
     let (by_ada, by_grace) = std::thread::scope(|scope| {
         let first = scope.spawn(|| revoke(&ada.bearer, &grace_id));
@@ -466,18 +447,19 @@ fn two_administrators_revoking_each_other_at_once_leave_one_user_admin() {
     let mut statuses = [by_ada, by_grace];
     statuses.sort_unstable();
     assert!(statuses == [200, 403] || statuses == [200, 409], "{statuses:?}");
-    let live = ada.db.query("SELECT count(*) FROM users.role_grants WHERE role = 'user_admin' AND revoked_at IS NULL");
+    let live =
+        ada.app.db.query("SELECT count(*) FROM users.role_grants WHERE role = 'user_admin' AND revoked_at IS NULL");
     assert_eq!(live[0][0].as_deref(), Some("1"));
 }
 
 impl Member {
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
         let body = body.map(Value::to_string);
-        self.host.send_with(method, path, body.as_deref(), &[("authorization", self.bearer.as_str())])
+        self.app.host().send_with(method, path, body.as_deref(), &[("authorization", self.bearer.as_str())])
     }
 
     fn demographic_records(&self) -> Vec<Vec<Option<String>>> {
-        self.db.query("SELECT user_id::text, age_band, gender, country, language FROM users.demographic_records")
+        self.app.db.query("SELECT user_id::text, age_band, gender, country, language FROM users.demographic_records")
     }
 }
 
@@ -540,15 +522,19 @@ fn a_consent_that_is_not_a_boolean_is_refused_and_nothing_is_written() {
 /// cell of two); Ada is an auditor; the summary with minimum cell size `k`.
 fn summary_with_k(k: &str) -> (Member, Reply, Reply) {
     let ada = ada_with(Mode::Reuse, &[("SPIN_VARIABLE_DEMOGRAPHICS_K", k)]);
-    let (_, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    let (_, grace_bearer, _) = sign_in(&ada.app, "grace@example.com", "+16502530000", "web-grace-01");
     let consent = json!({ "demographic_use": true }).to_string();
     for bearer in [ada.bearer.as_str(), grace_bearer.as_str()] {
-        let given =
-            ada.host.send_with("PUT", "/api/users/demographics/consent", Some(&consent), &[("authorization", bearer)]);
+        let given = ada.app.host().send_with(
+            "PUT",
+            "/api/users/demographics/consent",
+            Some(&consent),
+            &[("authorization", bearer)],
+        );
         assert_eq!(given.status, 200, "{}", given.body);
     }
     let as_member = ada.call("GET", "/api/users/demographics/summary", None);
-    assert!(admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "auditor"]).status.success());
+    assert!(admin_tool(&ada.app.db, &["grant", "--email", "ada@example.com", "--role", "auditor"]).status.success());
     let as_auditor = ada.call("GET", "/api/users/demographics/summary", None);
     (ada, as_member, as_auditor)
 }
@@ -583,8 +569,8 @@ fn a_summary_whose_every_cell_is_under_k_is_refused() {
 fn an_administrator_finds_members_by_exact_contact_or_pages_through_them_and_never_sees_a_contact() {
     // Arrange
     let ada = ada(Mode::Reuse);
-    let (grace_id, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
-    assert!(admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]).status.success());
+    let (grace_id, grace_bearer, _) = sign_in(&ada.app, "grace@example.com", "+16502530000", "web-grace-01");
+    assert!(admin_tool(&ada.app.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]).status.success());
     let mut ids = [ada.user_id.clone(), grace_id.clone()];
     ids.sort();
 
@@ -597,7 +583,7 @@ fn an_administrator_finds_members_by_exact_contact_or_pages_through_them_and_nev
     let second = ada.call("GET", &format!("/api/users?limit=1&cursor={cursor}"), None);
     let one = ada.call("GET", &format!("/api/users/{grace_id}"), None);
     let unknown = ada.call("GET", "/api/users/00000000-0000-4000-8000-000000000000", None);
-    let as_member = ada.host.send_with("GET", "/api/users", None, &[("authorization", grace_bearer.as_str())]);
+    let as_member = ada.app.host().send_with("GET", "/api/users", None, &[("authorization", grace_bearer.as_str())]);
 
     // Assert
     for found in [&by_email, &by_phone] {
@@ -623,7 +609,7 @@ fn an_administrator_finds_members_by_exact_contact_or_pages_through_them_and_nev
 fn a_directory_query_that_mixes_repeats_or_tampers_is_refused() {
     // Arrange
     let ada = ada(Mode::Reuse);
-    assert!(admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]).status.success());
+    assert!(admin_tool(&ada.app.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]).status.success());
     let cases = [
         ("/api/users?cursor=bm90LWEtdXVpZA", "cursor_invalid"),
         ("/api/users?email=a%40b.c&phone=%2B447912345678", "invalid_field"),
@@ -643,7 +629,7 @@ fn a_directory_query_that_mixes_repeats_or_tampers_is_refused() {
     let lapsing = json!({ "expires_at": "2099-01-01T00:00:00Z" });
     let expiring_admin = ada.call("PUT", &format!("/api/users/{}/roles/user_admin", ada.user_id), Some(&lapsing));
     assert_eq!((expiring_admin.status, expiring_admin.json()["code"].as_str()), (400, Some("invalid_field")));
-    let live = ada.db.query("SELECT count(*) FROM users.role_grants WHERE expires_at IS NOT NULL");
+    let live = ada.app.db.query("SELECT count(*) FROM users.role_grants WHERE expires_at IS NOT NULL");
     assert_eq!(live[0][0].as_deref(), Some("0"));
 }
 
@@ -706,13 +692,14 @@ fn a_members_history_merges_their_reports_with_their_security_events_newest_firs
 fn a_history_cursor_that_was_tampered_with_is_refused_and_another_members_events_never_show() {
     // Arrange
     let ada = ada(Mode::Reuse);
-    let (_, grace_bearer, _) = sign_in(&ada.host, "grace@example.com", "+16502530000", "web-grace-01");
+    let (_, grace_bearer, _) = sign_in(&ada.app, "grace@example.com", "+16502530000", "web-grace-01");
     assert_eq!(ada.report(&json!({ "type": "dashboard.viewed" })).status, 202);
 
     // Act
     let tampered = ada.call("GET", "/api/users/activity?cursor=MS45LjM", None);
     let too_many = ada.call("GET", "/api/users/activity?limit=500", None);
-    let grace = ada.host.send_with("GET", "/api/users/activity", None, &[("authorization", grace_bearer.as_str())]);
+    let grace =
+        ada.app.host().send_with("GET", "/api/users/activity", None, &[("authorization", grace_bearer.as_str())]);
 
     // Assert
     assert_eq!((tampered.status, tampered.json()["code"].as_str()), (400, Some("cursor_invalid")));
@@ -733,17 +720,17 @@ fn the_retention_command_deletes_reports_received_before_the_period_and_keeps_th
         assert_eq!(ada.report(&json!({ "type": "dashboard.viewed" })).status, 202);
     }
     let ids: Vec<String> = ada.activity_rows().into_iter().map(|r| r[0].clone().unwrap()).collect();
-    ada.db.query(&format!(
+    ada.app.db.query(&format!(
         "UPDATE users.activity SET received_at = now() - interval '180 days 1 minute' WHERE id = {}",
         ids[0]
     ));
-    ada.db.query(&format!(
+    ada.app.db.query(&format!(
         "UPDATE users.activity SET received_at = now() - interval '179 days 23 hours 59 minutes' WHERE id = {}",
         ids[1]
     ));
 
     // Act
-    let pruned = admin_tool(&ada.db, &["prune-activity", "--days", "180"]);
+    let pruned = admin_tool(&ada.app.db, &["prune-activity", "--days", "180"]);
 
     // Assert
     assert!(pruned.status.success(), "{}", String::from_utf8_lossy(&pruned.stderr));
@@ -758,14 +745,14 @@ fn the_access_token_says_when_the_passkey_opened_the_session_and_a_refresh_keeps
     // Arrange
     let mut ada = ada(Mode::Reuse);
     let first = claims(&ada.bearer);
-    let opened = ada.db.query(&format!(
+    let opened = ada.app.db.query(&format!(
         "SELECT extract(epoch FROM created_at)::bigint FROM devices.sessions WHERE user_id = '{}'",
         ada.user_id
     ));
     std::thread::sleep(std::time::Duration::from_millis(1100));
 
     // Act
-    (ada.bearer, ada.refresh) = refresh(&ada.host, DEVICE, &ada.refresh);
+    (ada.bearer, ada.refresh) = refresh(&ada.app, DEVICE, &ada.refresh);
 
     // Assert
     let second = claims(&ada.bearer);
@@ -778,7 +765,7 @@ fn the_access_token_says_when_the_passkey_opened_the_session_and_a_refresh_keeps
 impl Member {
     /// A passkey of the member's on their device, as `auth` keeps one.
     fn with_passkey(&self) {
-        self.db.query(&format!(
+        self.app.db.query(&format!(
             "INSERT INTO auth.passkeys (credential_id, user_id, device_id, public_key, state, algorithm, attestation, \
              aaguid, transports, sign_count, backup_eligible, backed_up, created_at, last_used_at) \
              VALUES ('\\x0a0b0c0d', '{}', '{DEVICE}', '\\x01', '\\x02', 'ES256', 'none', \
@@ -801,7 +788,7 @@ impl Member {
         tables
             .iter()
             .map(|(table, column)| {
-                let rows = self.db.query(&format!("SELECT 1 FROM {table} WHERE {column} = '{}'", self.user_id));
+                let rows = self.app.db.query(&format!("SELECT 1 FROM {table} WHERE {column} = '{}'", self.user_id));
                 (*table, rows.len())
             })
             .collect()
@@ -809,11 +796,11 @@ impl Member {
 
     /// The access token of a session whose passkey ceremony was `seconds` ago.
     fn signed_in_ago(&mut self, seconds: i64) {
-        self.db.query(&format!(
+        self.app.db.query(&format!(
             "UPDATE devices.sessions SET created_at = now() - interval '{seconds} seconds' WHERE user_id = '{}'",
             self.user_id
         ));
-        (self.bearer, self.refresh) = refresh(&self.host, DEVICE, &self.refresh);
+        (self.bearer, self.refresh) = refresh(&self.app, DEVICE, &self.refresh);
     }
 }
 
@@ -892,6 +879,7 @@ fn an_erased_member_is_gone_their_sealed_data_cannot_be_opened_their_tokens_are_
         assert_eq!(ada.put(&json!({ "first_name": "Augusta" }), Some(&tag)).status, 200);
         ada.with_passkey();
         let wrapped = ada
+            .app
             .db
             .query(&format!("SELECT encode(data_key_wrapped, 'hex') FROM users.accounts WHERE id = '{}'", ada.user_id))
             [0][0]
@@ -910,25 +898,26 @@ fn an_erased_member_is_gone_their_sealed_data_cannot_be_opened_their_tokens_are_
         );
         assert_eq!(erased.header("clear-site-data"), Some("\"cookies\", \"storage\""));
         assert!(ada.held_rows().iter().all(|(_, n)| *n == 0), "{:?}", ada.held_rows());
-        let keys =
-            ada.db.query(&format!("SELECT 1 FROM users.accounts WHERE encode(data_key_wrapped, 'hex') = '{wrapped}'"));
+        let keys = ada
+            .app
+            .db
+            .query(&format!("SELECT 1 FROM users.accounts WHERE encode(data_key_wrapped, 'hex') = '{wrapped}'"));
         assert!(keys.is_empty());
-        let open = ada.db.query(&format!(
+        let open = ada.app.db.query(&format!(
             "SELECT count(*) FROM devices.sessions WHERE user_id = '{}' AND revoked_at IS NULL",
             ada.user_id
         ));
         assert_eq!(open[0][0].as_deref(), Some("0"));
         ada.get(&[]).assert_problem(401, "session_revoked");
         let body = json!({ "device_id": DEVICE, "refresh_token": ada.refresh }).to_string();
-        assert_eq!(ada.host.send("POST", "/api/auth/refresh-token", Some(&body)).status, 401);
+        assert_eq!(ada.app.host().send("POST", "/api/auth/refresh-token", Some(&body)).status, 401);
         let trail =
-            ada.db.query("SELECT service, actor, detail::text FROM audit.events WHERE action = 'member.erased'");
+            ada.app.db.query("SELECT service, actor, detail::text FROM audit.events WHERE action = 'member.erased'");
         assert_eq!(trail.len(), 2, "{trail:?}");
         assert!(trail.iter().all(|r| r[1].as_deref() == Some(format!("member:{}", ada.user_id).as_str())));
-        let all = ada.db.query("SELECT string_agg(detail::text || subject, ' ') FROM audit.events");
+        let all = ada.app.db.query("SELECT string_agg(detail::text || subject, ' ') FROM audit.events");
         assert!(!all[0][0].clone().unwrap_or_default().contains("ada@example.com"));
-        let again = as_auth(
-            &ada.host,
+        let again = ada.app.as_auth(
             "users.spin.internal/internal/link",
             &json!({ "email": "ada@example.com", "phone": "+447912345678" }),
         );
@@ -942,13 +931,13 @@ fn an_erasure_that_failed_half_way_completes_when_sent_again() {
     // Arrange: auth cannot delete passkeys, so the erasure stops after the account
     let mut ada = ada(Mode::Reuse);
     ada.with_passkey();
-    ada.db.query("REVOKE DELETE ON auth.passkeys FROM vottery_auth");
+    ada.app.db.query("REVOKE DELETE ON auth.passkeys FROM vottery_auth");
 
     // Act: the retry comes later, with the same session (its passkey
     // ceremony no longer recent)
     let failed = ada.call("DELETE", "/api/users/profile", None);
     let between = ada.held_rows();
-    ada.db.query("GRANT DELETE ON auth.passkeys TO vottery_auth");
+    ada.app.db.query("GRANT DELETE ON auth.passkeys TO vottery_auth");
     ada.signed_in_ago(330);
     let retried = ada.call("DELETE", "/api/users/profile", None);
 
@@ -966,7 +955,7 @@ fn an_erasure_that_failed_half_way_completes_when_sent_again() {
 fn the_last_user_admin_cannot_erase_themselves_and_nothing_is_erased() {
     // Arrange
     let ada = ada(Mode::Reuse);
-    let granted = admin_tool(&ada.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]);
+    let granted = admin_tool(&ada.app.db, &["grant", "--email", "ada@example.com", "--role", "user_admin"]);
     assert!(granted.status.success(), "{}", String::from_utf8_lossy(&granted.stderr));
     let before = ada.held_rows();
 
@@ -1020,5 +1009,5 @@ fn the_metrics_listener_counts_the_requests_instances_and_store_calls_of_a_scrip
     assert!(after.contains(r#"vottery_http_request_duration_seconds_count{component="users"}"#));
     assert_eq!(read(&after, "vottery_connections_refused_total"), 0.0);
     assert!(after.ends_with("# EOF\n"));
-    ada.host.send("GET", "/metrics", None).assert_problem(404, "route_not_found");
+    ada.app.host().send("GET", "/metrics", None).assert_problem(404, "route_not_found");
 }

@@ -2,18 +2,17 @@
 //! verify`, with the project's `spin.toml` (security and devices) and a
 //! probe that chains to `security` as the other services do.
 
+use crate::harness::*;
 use crate::support::*;
 
-const MK: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
-
-fn start(db: &Database, extra: &[(&str, &str)]) -> Host {
-    let mut env = vec![
-        ("SPIN_VARIABLE_MASTER_KEY", MK),
-        ("SPIN_VARIABLE_CONTACT_PEPPER", "a-test-pepper-of-at-least-32-bytes!"),
-        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
-    ];
-    env.extend_from_slice(extra);
-    start_with_probe("security", db, &env)
+/// The app with the probe chaining to `security`, on `db` (made ready by
+/// the test) or a fresh one, with `extra` settings.
+fn start(db: Option<Database>, extra: &[(&str, &str)]) -> TestApp {
+    let options = Options::new().probe("security").envs(extra);
+    TestApp::spawn(match db {
+        Some(db) => options.database(db),
+        None => options,
+    })
 }
 
 fn checkpoint(host: &Host) -> Reply {
@@ -41,21 +40,21 @@ fn rows_before_the_streams_are_sealed_and_every_fault_is_named() {
     for _ in 0..5 {
         append(&db, "test.after");
     }
-    let host = start(&db, &[]);
+    let app = start(Some(db), &[]);
+    let (host, db) = (app.host(), &app.db);
 
     // Act: a checkpoint over the old chain's head and every stream's.
-    let made = checkpoint(&host);
+    let made = checkpoint(host);
 
     // Assert
     assert_eq!(made.status, 201, "{}", made.body);
     assert!(made.json()["kid"].as_str().unwrap().starts_with("log-"), "{}", made.body);
-    let heads: serde_json::Value =
-        serde_json::from_str(&one(&db, "SELECT heads::text FROM audit.checkpoints")).unwrap();
-    let last_before = one(&db, "SELECT max(id)::text FROM audit.events WHERE stream IS NULL");
+    let heads: serde_json::Value = serde_json::from_str(&one(db, "SELECT heads::text FROM audit.checkpoints")).unwrap();
+    let last_before = one(db, "SELECT max(id)::text FROM audit.events WHERE stream IS NULL");
     assert_eq!(heads["legacy"]["id"].to_string(), last_before, "{heads}");
     assert!(heads["streams"].as_array().is_some_and(|s| !s.is_empty()), "{heads}");
-    let (ok, text) = audit_verify(&db);
-    let rows = one(&db, "SELECT count(*)::text FROM audit.events");
+    let (ok, text) = audit_verify(db);
+    let rows = one(db, "SELECT count(*)::text FROM audit.events");
     assert!(
         ok && text.contains(&format!("{rows} rows")) && text.contains("1 checkpoints") && text.contains("holds"),
         "{text}"
@@ -63,14 +62,14 @@ fn rows_before_the_streams_are_sealed_and_every_fault_is_named() {
     assert_eq!(db.query("SELECT audit.first_broken_link()")[0][0], None);
 
     // A stream row altered: named by its id, stream and position.
-    let id = one(&db, "SELECT min(id)::text FROM audit.events WHERE stream IS NOT NULL");
-    let original = one(&db, &format!("SELECT detail::text FROM audit.events WHERE id = {id}"));
+    let id = one(db, "SELECT min(id)::text FROM audit.events WHERE stream IS NOT NULL");
+    let original = one(db, &format!("SELECT detail::text FROM audit.events WHERE id = {id}"));
     db.query(&format!("UPDATE audit.events SET detail = '{{\"n\": 2}}' WHERE id = {id}"));
-    let (ok, text) = audit_verify(&db);
+    let (ok, text) = audit_verify(db);
     assert!(!ok && text.contains(&format!("row {id} (stream")) && text.contains("altered"), "{text}");
     assert_eq!(db.query("SELECT audit.first_broken_link()::text")[0][0].as_deref(), Some(id.as_str()));
     db.query(&format!("UPDATE audit.events SET detail = '{original}' WHERE id = {id}"));
-    assert!(audit_verify(&db).0, "restored: {}", audit_verify(&db).1);
+    assert!(audit_verify(db).0, "restored: {}", audit_verify(db).1);
 
     // The sealed old chain's last row removed: its chain still links, but
     // the checkpoint's head is gone.
@@ -78,7 +77,7 @@ fn rows_before_the_streams_are_sealed_and_every_fault_is_named() {
         "DELETE FROM audit.events WHERE id = {last_before} \
          RETURNING id, at::text, service, actor, action, subject, outcome, detail::text, prev_hash::text, hash::text"
     ));
-    let (ok, text) = audit_verify(&db);
+    let (ok, text) = audit_verify(db);
     assert!(!ok && text.contains(&format!("checkpoint 1: its head row {last_before} was removed")), "{text}");
     let r = &removed[0];
     let value = |i: usize| r[i].clone().map_or("NULL".to_owned(), |v| format!("'{}'", v.replace('\'', "''")));
@@ -96,16 +95,16 @@ fn rows_before_the_streams_are_sealed_and_every_fault_is_named() {
         value(8),
         value(9)
     ));
-    assert!(audit_verify(&db).0, "restored: {}", audit_verify(&db).1);
+    assert!(audit_verify(db).0, "restored: {}", audit_verify(db).1);
 
     // A checkpoint whose root was replaced, then one signed by another key.
     db.query("UPDATE audit.checkpoints SET root = sha256(root)");
-    let (ok, text) = audit_verify(&db);
+    let (ok, text) = audit_verify(db);
     assert!(!ok && text.contains("checkpoint 1: its root does not match its heads"), "{text}");
     db.query("TRUNCATE audit.checkpoints");
-    assert_eq!(checkpoint(&host).status, 201);
+    assert_eq!(checkpoint(host).status, 201);
     db.query("UPDATE audit.checkpoints SET signature = set_byte(signature, 0, get_byte(signature, 0) # 1)");
-    let (ok, text) = audit_verify(&db);
+    let (ok, text) = audit_verify(db);
     assert!(!ok && text.contains("its signature does not verify"), "{text}");
 }
 
@@ -139,13 +138,9 @@ fn concurrent_appends_spread_over_streams_and_every_chain_holds() {
 
 #[test]
 fn the_gateway_asks_for_a_checkpoint_once_per_interval() {
-    let db = Database::migrated();
-    let namespace = format!("test-audit-{}", db.name);
-    let host = start(
-        &db,
-        &[("SPIN_VARIABLE_AUDIT_CHECKPOINT_INTERVAL", "2"), ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str())],
-    );
-    let count = || one(&db, "SELECT count(*) FROM audit.checkpoints").parse::<i64>().unwrap();
+    let app = start(None, &[("SPIN_VARIABLE_AUDIT_CHECKPOINT_INTERVAL", "2")]);
+    let (host, db) = (app.host(), &app.db);
+    let count = || one(db, "SELECT count(*) FROM audit.checkpoints").parse::<i64>().unwrap();
     for _ in 0..5 {
         host.get("/api/sessions/current").assert_problem(401, "token_missing");
     }
@@ -153,6 +148,6 @@ fn the_gateway_asks_for_a_checkpoint_once_per_interval() {
     std::thread::sleep(std::time::Duration::from_millis(2200));
     host.get("/api/sessions/current").assert_problem(401, "token_missing");
     assert_eq!(count(), 2);
-    let (ok, text) = audit_verify(&db);
+    let (ok, text) = audit_verify(db);
     assert!(ok, "{text}");
 }

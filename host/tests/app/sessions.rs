@@ -7,27 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use crate::harness::*;
 use crate::support::*;
 
 const USER: &str = "6f1c1f0e-9d43-4a8e-8f62-2b8e7f0c5a11";
 const DEVICE: &str = "web-3f2a9c1e-0b7d";
 
-struct App {
-    host: Host,
-    db: Database,
-    namespace: String,
-}
-
-fn start(policy: &str) -> App {
-    let db = Database::migrated();
-    let namespace = format!("test-sessions-{}", db.name);
-    let extra = [
-        ("SPIN_VARIABLE_SESSION_POLICY", policy),
-        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
-        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
-    ];
-    let host = start_with_probe("devices", &db, &extra);
-    App { host, db, namespace }
+fn start(policy: &str) -> TestApp {
+    TestApp::spawn(Options::new().env("SPIN_VARIABLE_SESSION_POLICY", policy))
 }
 
 fn new_token() -> String {
@@ -46,7 +33,17 @@ fn hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
-impl App {
+/// Sessions opened as step 3 will, and the member's client refreshing.
+trait SessionSteps {
+    fn open(&self) -> (String, String);
+    fn open_on(&self, device: &str) -> (String, String);
+    fn revoked(&self, session: &str) -> (Option<String>, i64);
+    fn rotate(&self, token: &str) -> Reply;
+    fn rotate_on(&self, device: &str, token: &str) -> Reply;
+    fn signed_in(&self, device: &str) -> (String, String);
+}
+
+impl SessionSteps for TestApp {
     /// Opens a session as step 3 will: returns its id and first token.
     fn open(&self) -> (String, String) {
         self.open_on(DEVICE)
@@ -55,12 +52,7 @@ impl App {
     fn open_on(&self, device: &str) -> (String, String) {
         let token = new_token();
         let body = json!({ "user_id": USER, "device_id": device, "amr": ["email-otp", "sms-otp", "passkey-uv"], "token_hash": hash(&token) });
-        let reply = self.host.send_with(
-            "POST",
-            "/probe/forward?url=http://devices.spin.internal/internal/sessions",
-            Some(&body.to_string()),
-            &[("vottery-caller", "auth")],
-        );
+        let reply = self.as_auth("devices.spin.internal/internal/sessions", &body);
         assert_eq!(reply.status, 201, "{}", reply.body);
         (reply.json()["session_id"].as_str().unwrap().to_owned(), token)
     }
@@ -74,13 +66,14 @@ impl App {
         (value, ttl)
     }
 
-    fn refresh(&self, token: &str) -> Reply {
-        self.refresh_on(DEVICE, token)
+    /// A refresh of `token` on the session's device.
+    fn rotate(&self, token: &str) -> Reply {
+        self.rotate_on(DEVICE, token)
     }
 
-    fn refresh_on(&self, device: &str, token: &str) -> Reply {
+    fn rotate_on(&self, device: &str, token: &str) -> Reply {
         let body = json!({ "device_id": device, "refresh_token": token });
-        self.host.send("POST", "/api/auth/refresh-token", Some(&body.to_string()))
+        self.post_json("/api/auth/refresh-token", &body)
     }
 
     /// An access token for a new session on `device` (registered too).
@@ -88,32 +81,18 @@ impl App {
         let (session, token) = self.open_on(device);
         let ua = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
         let register = json!({ "user_id": USER, "device_id": device, "ip": "10.0.0.9", "user_agent": ua });
-        let reply = self.host.send_with(
-            "POST",
-            "/probe/forward?url=http://devices.spin.internal/internal/devices",
-            Some(&register.to_string()),
-            &[("vottery-caller", "auth")],
-        );
+        let reply = self.as_auth("devices.spin.internal/internal/devices", &register);
         assert!(reply.status == 201 || reply.status == 200, "{}", reply.body);
-        let access = self.refresh_on(device, &token).json()["access_token"].as_str().unwrap().to_owned();
+        let access = self.rotate_on(device, &token).json()["access_token"].as_str().unwrap().to_owned();
         (session, format!("Bearer {access}"))
     }
-
-    fn as_member(&self, bearer: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
-        let body = body.map(Value::to_string);
-        self.host.send_with(method, path, body.as_deref(), &[("authorization", bearer)])
-    }
-}
-
-fn claims(token: &str) -> Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
 }
 
 #[test]
 fn refresh_rotates_and_issues_an_access_token_for_the_session() {
     let app = start("");
     let (session, first) = app.open();
-    let reply = app.refresh(&first);
+    let reply = app.rotate(&first);
     assert_eq!(reply.status, 200, "{}", reply.body);
     let body = reply.json();
     let second = body["refresh_token"].as_str().unwrap().to_owned();
@@ -130,11 +109,11 @@ fn refresh_rotates_and_issues_an_access_token_for_the_session() {
     let header: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!(header["typ"], "at+jwt");
-    let verified = app.host.send("POST", "/api/security/verify", Some(&json!({ "token": access }).to_string()));
+    let verified = app.host().send("POST", "/api/security/verify", Some(&json!({ "token": access }).to_string()));
     assert_eq!(verified.status, 200, "{}", verified.body);
 
     // The new token rotates in turn; only hashes are stored.
-    assert_eq!(app.refresh(&second).status, 200);
+    assert_eq!(app.rotate(&second).status, 200);
     let stored = app.db.query("SELECT encode(hash, 'base64') FROM devices.refresh_tokens");
     assert_eq!(stored.len(), 3);
     assert!(!format!("{stored:?}").contains(&first[4..]));
@@ -146,18 +125,18 @@ fn concurrent_refreshes_within_the_grace_window_both_succeed() {
     let (_, first) = app.open();
     // Two tabs at the same moment, then one a little later (still in grace).
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| app.refresh(&first));
-        let b = s.spawn(|| app.refresh(&first));
+        let a = s.spawn(|| app.rotate(&first));
+        let b = s.spawn(|| app.rotate(&first));
         (a.join().unwrap(), b.join().unwrap())
     });
     assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
-    let c = app.refresh(&first);
+    let c = app.rotate(&first);
     assert_eq!(c.status, 200, "{}", c.body);
     let children = app.db.query("SELECT count(*) FROM devices.refresh_tokens WHERE parent_hash IS NOT NULL");
     assert_eq!(children[0][0].as_deref(), Some("3"));
     // Both tabs keep working.
-    assert_eq!(app.refresh(a.json()["refresh_token"].as_str().unwrap()).status, 200);
-    assert_eq!(app.refresh(b.json()["refresh_token"].as_str().unwrap()).status, 200);
+    assert_eq!(app.rotate(a.json()["refresh_token"].as_str().unwrap()).status, 200);
+    assert_eq!(app.rotate(b.json()["refresh_token"].as_str().unwrap()).status, 200);
 }
 
 #[test]
@@ -165,11 +144,11 @@ fn reuse_after_the_grace_window_revokes_the_whole_family() {
     let app = start("grace=1");
     let mut events = subscribe(&format!("{}:events", app.namespace));
     let (session, first) = app.open();
-    let second = app.refresh(&first).json()["refresh_token"].as_str().unwrap().to_owned();
+    let second = app.rotate(&first).json()["refresh_token"].as_str().unwrap().to_owned();
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    app.refresh(&first).assert_problem(401, "refresh_token_reused");
+    app.rotate(&first).assert_problem(401, "refresh_token_reused");
     // The thief's replay ended the session: the member's current token too.
-    app.refresh(&second).assert_problem(401, "session_revoked");
+    app.rotate(&second).assert_problem(401, "session_revoked");
     let row = app.db.query(&format!("SELECT revoke_reason FROM devices.sessions WHERE id = '{session}'"));
     assert_eq!(row[0][0].as_deref(), Some("refresh_reuse"));
     let (reason, ttl) = app.revoked(&session);
@@ -186,21 +165,21 @@ fn reuse_after_the_grace_window_revokes_the_whole_family() {
 fn bad_refreshes_get_clear_problems() {
     let app = start("");
     let (_, first) = app.open();
-    app.refresh(&new_token()).assert_problem(401, "refresh_token_unknown");
-    app.refresh("vrt_forged").assert_problem(400, "invalid_field");
+    app.rotate(&new_token()).assert_problem(401, "refresh_token_unknown");
+    app.rotate("vrt_forged").assert_problem(400, "invalid_field");
     let other_device = json!({ "device_id": "ios-other-device", "refresh_token": first });
-    app.host
+    app.host()
         .send("POST", "/api/auth/refresh-token", Some(&other_device.to_string()))
         .assert_problem(401, "device_mismatch");
     // Neither a cookie nor a token in the body: nobody is signed in here.
     let none = json!({ "device_id": DEVICE });
-    let anonymous = app.host.send("POST", "/api/auth/refresh-token", Some(&none.to_string()));
+    let anonymous = app.host().send("POST", "/api/auth/refresh-token", Some(&none.to_string()));
     anonymous.assert_problem(401, "refresh_token_missing");
-    app.host.send("POST", "/api/auth/logout", Some(&none.to_string())).assert_problem(401, "refresh_token_missing");
+    app.host().send("POST", "/api/auth/logout", Some(&none.to_string())).assert_problem(401, "refresh_token_missing");
     let extra = json!({ "device_id": DEVICE, "refresh_token": first, "admin": true });
-    app.host.send("POST", "/api/auth/refresh-token", Some(&extra.to_string())).assert_problem(400, "unknown_field");
+    app.host().send("POST", "/api/auth/refresh-token", Some(&extra.to_string())).assert_problem(400, "unknown_field");
     // The refused attempts changed nothing: the token still rotates.
-    assert_eq!(app.refresh(&first).status, 200);
+    assert_eq!(app.rotate(&first).status, 200);
 }
 
 #[test]
@@ -216,14 +195,14 @@ fn browsers_refresh_with_an_http_only_strict_cookie() {
         vec![("cookie", cookie.as_str()), ("origin", "null")],
         vec![("cookie", cookie.as_str())],
     ] {
-        let reply = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &refused);
+        let reply = app.host().send_with("POST", "/api/auth/refresh-token", Some(&body), &refused);
         reply.assert_problem(403, "csrf_origin_refused");
-        app.host
+        app.host()
             .send_with("POST", "/api/auth/logout", Some(&body), &refused)
             .assert_problem(403, "csrf_origin_refused");
     }
     let same_origin = [("cookie", cookie.as_str()), ("sec-fetch-site", "same-origin")];
-    let reply = app.host.send_with("POST", "/api/auth/refresh-token", Some(&body), &same_origin);
+    let reply = app.host().send_with("POST", "/api/auth/refresh-token", Some(&body), &same_origin);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(reply.json().get("refresh_token").is_none(), "a browser never sees the token");
     let set = reply.header("set-cookie").unwrap().to_owned();
@@ -231,8 +210,8 @@ fn browsers_refresh_with_an_http_only_strict_cookie() {
         assert!(set.contains(attribute), "{set}");
     }
     let next = set.split(';').next().unwrap().to_owned();
-    let own_origin = app.host.base.clone();
-    let again = app.host.send_with(
+    let own_origin = app.host().base.clone();
+    let again = app.host().send_with(
         "POST",
         "/api/auth/refresh-token",
         Some(&body),
@@ -245,11 +224,11 @@ fn browsers_refresh_with_an_http_only_strict_cookie() {
 fn logout_ends_the_session_at_once_and_is_idempotent() {
     let app = start("");
     let (session, first) = app.open();
-    let current = app.refresh(&first).json()["refresh_token"].as_str().unwrap().to_owned();
+    let current = app.rotate(&first).json()["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(app.revoked(&session).0, None);
     let logout = |device: &str| {
         let body = json!({ "device_id": device, "refresh_token": current });
-        app.host.send("POST", "/api/auth/logout", Some(&body.to_string()))
+        app.host().send("POST", "/api/auth/logout", Some(&body.to_string()))
     };
     logout("ios-other-device").assert_problem(401, "device_mismatch");
     let out = logout(DEVICE);
@@ -258,7 +237,7 @@ fn logout_ends_the_session_at_once_and_is_idempotent() {
     let (reason, ttl) = app.revoked(&session);
     assert_eq!(reason.as_deref(), Some("logout"));
     assert!((601..=660).contains(&ttl), "the token lifetime and the gateway's leeway: {ttl}");
-    app.refresh(&current).assert_problem(401, "session_revoked");
+    app.rotate(&current).assert_problem(401, "session_revoked");
     assert_eq!(logout(DEVICE).status, 200, "a second logout answers the same");
     let revocations = app.db.query("SELECT count(*) FROM audit.events WHERE action = 'session.revoked'");
     assert_eq!(revocations[0][0].as_deref(), Some("1"));
@@ -268,10 +247,10 @@ fn logout_ends_the_session_at_once_and_is_idempotent() {
 fn the_gateway_admits_live_sessions_only_and_passes_the_identity_on() {
     let app = start("");
     let (session, first) = app.open();
-    let refreshed = app.refresh(&first).json();
+    let refreshed = app.rotate(&first).json();
     let access = refreshed["access_token"].as_str().unwrap().to_owned();
     let bearer = format!("Bearer {access}");
-    let get = |path: &str, headers: &[(&str, &str)]| app.host.send_with("GET", path, None, headers);
+    let get = |path: &str, headers: &[(&str, &str)]| app.host().send_with("GET", path, None, headers);
 
     let me = get("/api/sessions/current", &[("authorization", &bearer), ("vottery-user", "someone-else")]);
     assert_eq!(me.status, 200, "{}", me.body);
@@ -300,7 +279,7 @@ fn the_gateway_admits_live_sessions_only_and_passes_the_identity_on() {
 
     // Logout: the same access token is refused on the next request.
     let body = json!({ "device_id": DEVICE, "refresh_token": refreshed["refresh_token"] });
-    assert_eq!(app.host.send("POST", "/api/auth/logout", Some(&body.to_string())).status, 200);
+    assert_eq!(app.host().send("POST", "/api/auth/logout", Some(&body.to_string())).status, 200);
     get("/api/sessions/current", &[("authorization", &bearer)]).assert_problem(401, "session_revoked");
 }
 
@@ -342,18 +321,13 @@ fn members_manage_their_sessions_and_devices() {
 
 #[test]
 fn members_are_rate_limited_per_address_and_per_member() {
-    let db = Database::migrated();
-    let namespace = format!("test-sessions-{}", db.name);
-    let extra = [
-        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
-        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
-        ("SPIN_VARIABLE_RATE_LIMITS", "read=3/60"),
-        ("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1"),
-    ];
-    let app = App { host: start_with_probe("devices", &db, &extra), db, namespace };
+    let app = TestApp::spawn(
+        Options::new()
+            .envs(&[("SPIN_VARIABLE_RATE_LIMITS", "read=3/60"), ("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1")]),
+    );
     let (_, bearer) = app.signed_in("android-device-01");
     let read = |from: &str| {
-        app.host.send_with(
+        app.host().send_with(
             "GET",
             "/api/sessions/current",
             None,
@@ -376,7 +350,7 @@ fn members_are_rate_limited_per_address_and_per_member() {
     // Another address: its own bucket is full, but the member's is spent.
     read("198.51.100.2").assert_problem(429, "rate_limited");
     // Another member from that other address is served.
-    let other = app.host.send_with("GET", "/api/sessions/current", None, &[("x-forwarded-for", "198.51.100.2")]);
+    let other = app.host().send_with("GET", "/api/sessions/current", None, &[("x-forwarded-for", "198.51.100.2")]);
     other.assert_problem(401, "token_missing");
     let mut redis = redis::Client::open("redis://127.0.0.1:6379").unwrap().get_connection().unwrap();
     let refusals: i64 = redis::cmd("HGET")
@@ -411,14 +385,7 @@ fn a_revoked_sessions_token_stays_refused_after_redis_loses_everything() {
     let port = free_port();
     let mut redis = redis_server(port);
     let url = format!("redis://127.0.0.1:{port}");
-    let db = Database::migrated();
-    let namespace = format!("test-sessions-{}", db.name);
-    let extra = [
-        ("SPIN_VARIABLE_REDIS_URL", url.as_str()),
-        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.as_str()),
-        ("SPIN_VARIABLE_FINGERPRINT_KEY", "a-fingerprint-key-of-at-least-32-bytes"),
-    ];
-    let app = App { host: start_with_probe("devices", &db, &extra), db, namespace };
+    let app = TestApp::spawn(Options::new().env("SPIN_VARIABLE_REDIS_URL", &url));
     let (_, me) = app.signed_in(DEVICE);
     let (phone_session, phone) = app.signed_in("android-device-02");
     let ended = app.as_member(&me, "DELETE", &format!("/api/sessions/{phone_session}"), None);

@@ -2,111 +2,44 @@
 //! PostgreSQL (a fresh database each), Redis (a namespace each) and the
 //! outbox standing in for Twilio and the mail API.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use vottery_outbox::{Credentials, Outbox};
 
+use crate::harness::*;
 use crate::support::*;
 
-const MK: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
-const PEPPER: &str = "a-test-pepper-of-at-least-32-bytes!";
-const OTP_KEY: &str = "an-otp-key-of-at-least-thirty-two-bytes";
 const ADA: (&str, &str) = ("ada@example.com", "+447912345678");
 const GRACE: (&str, &str) = ("grace@example.com", "+16502530000");
 const BANNED: (&str, &str) = ("alan@example.com", "+447400123456");
 const INACTIVE: (&str, &str) = ("edsger@example.com", "+31612345678");
 
-struct App {
-    host: Host,
-    outbox: Arc<Outbox>,
-    outbox_base: String,
-    db: Database,
-    namespace: String,
+/// The project's `spin.toml` (no probe) with the code policy `policy` and
+/// the settings `extra` (`{outbox}`: the outbox's address).
+fn start_with(mode: Mode, policy: &str, extra: &[(&str, &str)]) -> TestApp {
+    TestApp::spawn(Options::new().app().mode(mode).env("SPIN_VARIABLE_OTP_POLICY", policy).envs(extra))
 }
 
-fn namespace() -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    format!("test-auth-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
-}
-
-fn manifest() -> std::path::PathBuf {
-    wasm("vottery_auth");
-    let root = workspace();
-    let text = std::fs::read_to_string(root.join("spin.toml"))
-        .unwrap()
-        .replace("source = \"target/", &format!("source = \"{}/target/", root.display()));
-    let rc = std::fs::read_to_string(root.join("runtime-config.toml")).unwrap();
-    write_app(&text, Some(&rc)).0
-}
-
-fn start_with(mode: Mode, policy: &str, extra: &[(&str, &str)]) -> App {
-    let (outbox_base, outbox) = vottery_outbox::spawn(Credentials::default());
-    let db = Database::migrated();
-    let namespace = namespace();
-    let manifest = manifest();
-    let rc = manifest.with_file_name("runtime-config.toml");
-    let mut env = vec![
-        ("SPIN_VARIABLE_MASTER_KEY", MK.to_owned()),
-        ("SPIN_VARIABLE_CONTACT_PEPPER", PEPPER.to_owned()),
-        ("SPIN_VARIABLE_OTP_KEY", OTP_KEY.to_owned()),
-        ("SPIN_VARIABLE_PG_DATABASE", db.name.clone()),
-        ("SPIN_VARIABLE_REDIS_NAMESPACE", namespace.clone()),
-        ("SPIN_VARIABLE_OTP_POLICY", policy.to_owned()),
-        ("SPIN_VARIABLE_TWILIO_API_BASE", outbox_base.clone()),
-        ("SPIN_VARIABLE_TWILIO_ACCOUNT_SID", Credentials::default().twilio_account_sid),
-        ("SPIN_VARIABLE_TWILIO_AUTH_TOKEN", Credentials::default().twilio_auth_token),
-        ("SPIN_VARIABLE_TWILIO_FROM", "+15005550006".to_owned()),
-        ("SPIN_VARIABLE_MAIL_PROVIDER", "sendgrid".to_owned()),
-        ("SPIN_VARIABLE_MAIL_API_BASE", outbox_base.clone()),
-        ("SPIN_VARIABLE_MAIL_API_KEY", Credentials::default().sendgrid_key),
-    ];
-    for (k, v) in extra {
-        env.retain(|(name, _)| name != k);
-        env.push((k, v.replace("{outbox}", &outbox_base)));
-    }
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let host = Host::start(&manifest, Some(&rc), mode, &env);
-    App { host, outbox, outbox_base, db, namespace }
-}
-
-fn start(policy: &str) -> App {
+fn start(policy: &str) -> TestApp {
     start_with(Mode::Reuse, policy, &[])
 }
 
-impl App {
-    fn post(&self, path: &str, body: &Value) -> Reply {
-        self.host.send("POST", path, Some(&body.to_string()))
-    }
+/// Steps 1 and 2 as a browser's script sends them.
+trait CodeSteps {
+    fn send(&self, contacts: (&str, &str)) -> Reply;
+    fn verify(&self, flow: &str, codes: Value) -> Reply;
+    fn audit(&self) -> Vec<Vec<Option<String>>>;
+}
 
+impl CodeSteps for TestApp {
     fn send(&self, (email, phone): (&str, &str)) -> Reply {
-        self.post("/api/auth/send-otp", &json!({ "email": email, "phone": phone }))
+        self.post_json("/api/auth/send-otp", &json!({ "email": email, "phone": phone }))
     }
 
     fn verify(&self, flow: &str, codes: Value) -> Reply {
         let mut body = codes;
         body["flow_id"] = Value::from(flow);
-        self.post("/api/auth/verify-otp", &body)
-    }
-
-    /// The last code sent to `to`.
-    fn code(&self, to: &str) -> String {
-        let messages = self.outbox.messages();
-        let last = messages.iter().rev().find(|m| m.to == to).unwrap_or_else(|| panic!("nothing sent to {to}"));
-        last.code.clone().unwrap()
-    }
-
-    fn sent_to(&self, to: &str) -> usize {
-        self.outbox.messages().iter().filter(|m| m.to == to).count()
-    }
-
-    fn fault(&self, fault: Value) {
-        let response = ureq::post(&format!("{}/faults", self.outbox_base)).send_json(&fault).unwrap();
-        assert_eq!(response.status(), 204);
+        self.post_json("/api/auth/verify-otp", &body)
     }
 
     fn audit(&self) -> Vec<Vec<Option<String>>> {
@@ -118,11 +51,6 @@ impl App {
 /// Every other code, so a wrong code is never the right one by chance.
 fn wrong(code: &str) -> String {
     code.chars().map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10)).collect()
-}
-
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 #[test]
@@ -147,7 +75,7 @@ fn steps_one_and_two_end_to_end_in_both_instance_modes() {
         assert_eq!(one.json()["channels"]["email"]["verified"], true);
         assert_eq!(one.json()["step"], "codes");
         assert!(one.json().get("enrolment_token").is_none());
-        let status = app.host.get(&format!("/api/auth/status?flow_id={flow}"));
+        let status = app.host().get(&format!("/api/auth/status?flow_id={flow}"));
         assert_eq!((status.status, status.json()["step"].as_str()), (200, Some("codes")));
 
         let both = app.verify(&flow, json!({ "sms_code": sms_code }));
@@ -162,7 +90,7 @@ fn steps_one_and_two_end_to_end_in_both_instance_modes() {
         assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() == 300);
         assert!(!user[0][1].as_deref().unwrap().contains("ada@"), "the email is sealed");
         assert_eq!(user[0][2].as_deref(), Some("1"));
-        let status = app.host.get(&format!("/api/auth/status?flow_id={flow}"));
+        let status = app.host().get(&format!("/api/auth/status?flow_id={flow}"));
         assert_eq!(status.json()["step"], "biometric");
 
         // Single use: neither code works again.
@@ -224,7 +152,7 @@ fn matched_and_unmatched_contacts_get_the_same_answer() {
         // A decoy flow behaves like a real one: it takes codes and refuses them.
         let check = app.verify(&flow, json!({ "email_code": "123456", "sms_code": "654321" }));
         check.assert_problem(422, "code_invalid");
-        let status = app.host.get(&format!("/api/auth/status?flow_id={flow}"));
+        let status = app.host().get(&format!("/api/auth/status?flow_id={flow}"));
         assert_eq!(status.json()["step"], "codes");
     }
     let reasons = app
@@ -246,7 +174,7 @@ fn every_code_policy_number_at_its_edge() {
     let sms = app.code(ADA.1);
     // Whole seconds: a 2 s cooldown holds for at least one second of real time.
     let resend = json!({ "flow_id": flow, "channel": "sms" });
-    let too_soon = app.post("/api/auth/resend-otp", &resend);
+    let too_soon = app.post_json("/api/auth/resend-otp", &resend);
     too_soon.assert_problem(429, "resend_too_soon");
     assert!(matches!(too_soon.header("retry-after"), Some("1" | "2")), "{:?}", too_soon.header("retry-after"));
     for remaining in (0..5).rev() {
@@ -259,13 +187,13 @@ fn every_code_policy_number_at_its_edge() {
 
     // A new code (after the cooldown) works; the send count is per channel.
     std::thread::sleep(Duration::from_millis(2100).saturating_sub(sent_at.elapsed()));
-    let again = app.post("/api/auth/resend-otp", &resend);
+    let again = app.post_json("/api/auth/resend-otp", &resend);
     assert_eq!(again.status, 202, "{}", again.body);
     assert_eq!(again.json()["channels"]["sms"]["sends_left"], 0);
     let new_sms = app.code(ADA.1);
     assert_ne!(new_sms, sms);
     std::thread::sleep(Duration::from_millis(2100));
-    app.post("/api/auth/resend-otp", &resend).assert_problem(429, "send_limit_reached");
+    app.post_json("/api/auth/resend-otp", &resend).assert_problem(429, "send_limit_reached");
     let ok = app.verify(&flow, json!({ "sms_code": new_sms, "email_code": app.code(ADA.0) }));
     assert_eq!(ok.json()["step"], "biometric", "{}", ok.body);
 }
@@ -303,7 +231,7 @@ fn send_limits_per_contact_and_per_address() {
 #[test]
 fn bad_input_gets_clear_problems() {
     let app = start("sms_countries=GB|NL");
-    let send = |body: &str| app.host.send("POST", "/api/auth/send-otp", Some(body));
+    let send = |body: &str| app.host().send("POST", "/api/auth/send-otp", Some(body));
     send(r#"{"email": "not-an-email", "phone": "+447912345678"}"#).assert_problem(400, "invalid_email");
     send(r#"{"email": "ada@example.com", "phone": "+44 12"}"#).assert_problem(400, "invalid_phone");
     send(r#"{"email": "ada@example.com", "phone": "07912345678"}"#).assert_problem(400, "invalid_phone");
@@ -315,7 +243,7 @@ fn bad_input_gets_clear_problems() {
     let big =
         format!(r#"{{"email": "ada@example.com", "phone": "+447912345678", "language": "{}"}}"#, "x".repeat(70_000));
     send(&big).assert_problem(413, "payload_too_large");
-    app.host.send("GET", "/api/auth/send-otp", None).assert_problem(405, "method_not_allowed");
+    app.host().send("GET", "/api/auth/send-otp", None).assert_problem(405, "method_not_allowed");
 
     let a = app.send(ADA).json()["flow_id"].as_str().unwrap().to_owned();
     let b = app.send(INACTIVE).json()["flow_id"].as_str().unwrap().to_owned();
@@ -327,9 +255,9 @@ fn bad_input_gets_clear_problems() {
     app.verify(&a, json!({ "email_code": "12a456" })).assert_problem(400, "invalid_field");
     // A code of flow `a` presented for flow `b`.
     app.verify(&b, json!({ "email_code": app.code(ADA.0) })).assert_problem(422, "code_invalid");
-    app.host.get("/api/auth/status").assert_problem(400, "missing_field");
-    app.host.get(&format!("/api/auth/status?flow_id={unknown}")).assert_problem(404, "flow_not_found");
-    let resend = |body: Value| app.post("/api/auth/resend-otp", &body);
+    app.host().get("/api/auth/status").assert_problem(400, "missing_field");
+    app.host().get(&format!("/api/auth/status?flow_id={unknown}")).assert_problem(404, "flow_not_found");
+    let resend = |body: Value| app.post_json("/api/auth/resend-otp", &body);
     resend(json!({ "flow_id": a, "channel": "fax" })).assert_problem(400, "invalid_field");
     resend(json!({ "flow_id": unknown, "channel": "sms" })).assert_problem(404, "flow_not_found");
 }
@@ -345,10 +273,10 @@ fn provider_faults_are_retried_then_reported_and_the_flow_survives() {
     let flow = failed.json()["flow_id"].as_str().unwrap().to_owned();
     assert_eq!(failed.json()["channel"], "sms");
     assert_eq!((app.sent_to(ADA.0), app.sent_to(ADA.1)), (1, 0));
-    let status = app.host.get(&format!("/api/auth/status?flow_id={flow}")).json();
+    let status = app.host().get(&format!("/api/auth/status?flow_id={flow}")).json();
     assert_eq!(status["channels"]["sms"]["sends_left"], 5, "an undelivered code is not counted: {status}");
     app.verify(&flow, json!({ "sms_code": "123456" })).assert_problem(409, "code_not_delivered");
-    let resent = app.post("/api/auth/resend-otp", &json!({ "flow_id": flow, "channel": "sms" }));
+    let resent = app.post_json("/api/auth/resend-otp", &json!({ "flow_id": flow, "channel": "sms" }));
     assert_eq!(resent.status, 202, "{}", resent.body);
     let done = app.verify(&flow, json!({ "email_code": app.code(ADA.0), "sms_code": app.code(ADA.1) }));
     assert_eq!(done.json()["step"], "biometric", "{}", done.body);
@@ -435,7 +363,7 @@ fn storage_faults_fail_closed() {
     app.db.query("REVOKE EXECUTE ON FUNCTION audit.append(text, text, text, text, jsonb) FROM vottery_auth");
     let codes = json!({ "email_code": app.code(ADA.0), "sms_code": app.code(ADA.1) });
     app.verify(&flow, codes.clone()).assert_problem(503, "storage_unavailable");
-    let status = app.host.get(&format!("/api/auth/status?flow_id={flow}")).json();
+    let status = app.host().get(&format!("/api/auth/status?flow_id={flow}")).json();
     assert_eq!(status["channels"]["email"]["verified"], false);
     app.send(GRACE).assert_problem(503, "storage_unavailable");
     app.db.query("GRANT EXECUTE ON FUNCTION audit.append(text, text, text, text, jsonb) TO vottery_auth");
@@ -461,7 +389,7 @@ fn forwarded_addresses_count_only_behind_trusted_proxies() {
     let app = start_with(Mode::Reuse, "ip_sends=1", &[("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1/32")]);
     let send = |pair: (&str, &str), from: &str| {
         let body = json!({ "email": pair.0, "phone": pair.1 }).to_string();
-        app.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", from)])
+        app.host().send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", from)])
     };
     assert_eq!(send(ADA, "81.2.69.160").status, 202);
     send(GRACE, "81.2.69.160").assert_problem(429, "rate_limited");
@@ -472,9 +400,9 @@ fn forwarded_addresses_count_only_behind_trusted_proxies() {
     // Without trusted proxies the header is ignored: every send is 127.0.0.1's.
     let plain = start("ip_sends=1");
     let body = json!({ "email": ADA.0, "phone": ADA.1 }).to_string();
-    let first = plain.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", "1.1.1.1")]);
+    let first = plain.host().send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", "1.1.1.1")]);
     assert_eq!(first.status, 202);
-    let second = plain.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", "2.2.2.2")]);
+    let second = plain.host().send_with("POST", "/api/auth/send-otp", Some(&body), &[("x-forwarded-for", "2.2.2.2")]);
     second.assert_problem(429, "rate_limited");
 }
 
@@ -492,13 +420,13 @@ fn a_cross_site_simple_request_sends_no_code() {
             "POST /api/auth/send-otp HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        let reply = raw(&app.host.base, request.as_bytes());
+        let reply = raw(&app.host().base, request.as_bytes());
         assert_eq!((reply.status, reply.code().as_deref()), (415, Some("unsupported_media_type")), "{content_type}");
     }
     // A body with no Content-Type at all (a Blob without a type).
     let untyped =
         format!("POST /api/auth/send-otp HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-    assert_eq!(raw(&app.host.base, untyped.as_bytes()).status, 415);
+    assert_eq!(raw(&app.host().base, untyped.as_bytes()).status, 415);
     assert_eq!(app.sent_to(ADA.0) + app.sent_to(ADA.1), 0);
     assert!(app.audit().is_empty(), "nothing recorded: {:?}", app.audit());
     assert_eq!(app.send(ADA).status, 202, "JSON still works");
@@ -509,7 +437,7 @@ fn a_client_sent_spin_client_addr_is_not_the_address_counted() {
     let app = start("ip_sends=1");
     let spoofed = |pair: (&str, &str), addr: &str| {
         let body = json!({ "email": pair.0, "phone": pair.1 }).to_string();
-        app.host.send_with("POST", "/api/auth/send-otp", Some(&body), &[("spin-client-addr", addr)])
+        app.host().send_with("POST", "/api/auth/send-otp", Some(&body), &[("spin-client-addr", addr)])
     };
     assert_eq!(spoofed(ADA, "198.51.100.1:4444").status, 202);
     // The host's own address was counted, whatever the client claimed.
