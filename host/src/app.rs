@@ -338,23 +338,39 @@ async fn build_runtime(
     Ok(Runtime { id: runtime_id.to_owned(), component: component_id.to_owned(), handler })
 }
 
+/// A pooling-allocator setting: Spin's environment variable when set (the
+/// same names spin-core reads), else the host's default.
+fn pool_setting<T: std::str::FromStr>(name: &str, default: T) -> Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match std::env::var(name) {
+        Ok(value) => value.parse().with_context(|| format!("{name}={value} is not a count of bytes or items")),
+        Err(_) => Ok(default),
+    }
+}
+
 fn engine() -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(1000)
-        .total_core_instances(4000)
-        .total_memories(2000)
-        .total_tables(2000)
+    pool.total_component_instances(pool_setting("SPIN_WASMTIME_INSTANCE_COUNT", 1000)?)
+        .total_core_instances(pool_setting("SPIN_WASMTIME_TOTAL_CORE_INSTANCES", 4000)?)
+        .total_memories(pool_setting("SPIN_WASMTIME_TOTAL_MEMORIES", 2000)?)
+        .total_tables(pool_setting("SPIN_WASMTIME_TOTAL_TABLES", 2000)?)
         .max_memory_size(256 << 20)
         .max_memories_per_component(8)
         .max_tables_per_component(8)
         .max_core_instances_per_component(64)
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(1 << 20)
-        // Small guests: resetting what they touched with memset is cheaper
-        // than giving the pages back to the kernel after every instance.
-        .linear_memory_keep_resident(2 << 20)
-        .table_keep_resident(1 << 16)
-        .async_stack_keep_resident(128 << 10);
+        // A memory slot keeps this much resident after an instance ends,
+        // zeroed with memset; the rest is given back to the kernel. Spin
+        // keeps 2 MiB, but a request here touches several memories (each
+        // component of a composition has its own, and chaining adds more),
+        // and every slot the allocator spread them over kept its 2 MiB:
+        // 583 MB peak under bench/sessions per request against 101 MB with
+        // none kept, at the same throughput (bench/RESULTS.md).
+        .linear_memory_keep_resident(pool_setting("SPIN_WASMTIME_LINEAR_MEMORY_KEEP_RESIDENT", 0)?)
+        .table_keep_resident(pool_setting("SPIN_WASMTIME_TABLE_KEEP_RESIDENT", 1 << 16)?);
     let mut config = wasmtime::Config::new();
     config.wasm_component_model_async(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     // `VOTTERY_PROFILER=perfmap` names the guests' compiled functions for

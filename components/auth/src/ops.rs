@@ -221,6 +221,42 @@ pub async fn send_otp(request: Request) -> Reply {
     let body: SendBody = kit::json_body(request, kit::MAX_JSON_BODY).await?;
     let core = Core::load().await?;
     let now = kit::now();
+    let (email, phone) = allowed_contacts(&core, &body)?;
+    let sending = Sending::load().await?;
+    let (store, db) = (Store::open().await?, audit_log().await?);
+    let contact = pair_tag(&core, &email, &phone);
+    let keys = counters(&core, &ip, &email, &phone, &SendScope::ALL);
+    let (mean_send_us, overshoot_us) = admit(&store, &core, &contact, &keys, &SendScope::ALL, now).await?;
+    let started = monotonic_clock::now();
+    let matched = match_contacts(&email, &phone).await?;
+    let id = FlowId::from_random(random_array()?);
+    if matched.subject.is_none() && sending.reveal_unmatched {
+        let detail = json!({ "reason": matched.reason, "ip": ip });
+        audit(&db, &Actor::Visitor, "otp.send", id.as_str(), "not_matched", &detail).await?;
+        return Err(AuthError::NotMatched);
+    }
+    let language = Language::choose(body.language.as_deref().unwrap_or(&accept_language), &sending.messages);
+    let mut flow = Flow::open(id, matched.subject.clone(), contact, language.as_str().to_owned(), now, &core.policy);
+    flow.contacts = seal_contacts(&core, &flow.id, &email, &phone)?;
+    let codes = issue_codes(&mut flow, &sending, &core, now)?;
+    let (outcomes, timing) = if matched.subject.is_some() {
+        send_both(&sending, &core, &flow, &codes, (&email, &phone), started).await
+    } else {
+        pretend_to_send(mean_send_us, overshoot_us, started).await?
+    };
+    let sent = Sent::of(&mut flow, &matched, outcomes, &ip, now);
+    audit(&db, &Actor::Visitor, "otp.send", flow.id.as_str(), sent.outcome, &sent.detail).await?;
+    store.create(&flow, timing, &sent.events(&flow.id, &matched, now)).await?;
+    if let Some(error) = outcomes.iter().find_map(|(c, o)| provider_error(*c, *o, &flow.id)) {
+        return Err(error);
+    }
+    Ok(kit::json(202, &flow.progress(now, &core.policy)))
+}
+
+/// The visitor's email and phone, refused when SMS to the phone's country
+/// is not allowed (checked on the calling code first, before parsing the
+/// number against its plan).
+fn allowed_contacts(core: &Core, body: &SendBody) -> Result<(Email, PhoneE164), AuthError> {
     let email = Email::parse(&body.email)?;
     if let Some(code) = vottery_validate::calling_code_of_international(body.phone.trim())
         && !core.policy.sms_allowed(code)
@@ -231,71 +267,119 @@ pub async fn send_otp(request: Request) -> Reply {
     if !core.policy.sms_allowed(phone.country_code()) {
         return Err(AuthError::CountryNotAllowed);
     }
-    let sending = Sending::load().await?;
-    let (store, db) = (Store::open().await?, audit_log().await?);
-    let contact = pair_tag(&core, &email, &phone);
-    let scopes = SendScope::ALL;
-    let keys = counters(&core, &ip, &email, &phone, &scopes);
-    let (mean_send_us, overshoot_us) = admit(&store, &core, &contact, &keys, &scopes, now).await?;
-    let started = monotonic_clock::now();
+    Ok((email, phone))
+}
+
+/// What `users` answered of the pair: the Sngine account when it matched.
+struct Matched {
+    subject: Option<String>,
+    reason: String,
+}
+
+async fn match_contacts(email: &Email, phone: &PhoneE164) -> Result<Matched, AuthError> {
     let pair = users::Match { email: email.as_str().to_owned(), phone: phone.as_str().to_owned() };
     let matched = kit::call("auth", &pair).await.map_err(|e| AuthError::Dependency(format!("users {e}")))?;
     let subject = matched.sngine_user_id.filter(|_| matched.matched).map(|id| id.to_string());
-    let reason = matched.reason;
-    let id = FlowId::from_random(random_array()?);
-    if subject.is_none() && sending.reveal_unmatched {
-        audit(&db, &Actor::Visitor, "otp.send", id.as_str(), "not_matched", &json!({ "reason": reason, "ip": ip }))
-            .await?;
-        return Err(AuthError::NotMatched);
-    }
-    let language = Language::choose(body.language.as_deref().unwrap_or(&accept_language), &sending.messages);
-    let mut flow = Flow::open(id, subject.clone(), contact, language.as_str().to_owned(), now, &core.policy);
-    flow.contacts = seal_contacts(&core, &flow.id, &email, &phone)?;
+    Ok(Matched { subject, reason: matched.reason })
+}
+
+/// A code per channel, issued into the flow (stored only as keyed hashes).
+fn issue_codes(flow: &mut Flow, sending: &Sending, core: &Core, now: i64) -> Result<[OtpCode; 2], AuthError> {
     let (email_code, sms_code) = (new_code(core.policy.code_digits)?, new_code(core.policy.code_digits)?);
     flow.issue(Channel::Email, &email_code, &core.keyed, now, &core.policy)?;
-    issue_sms(&mut flow, &sending, &sms_code, &core, now)?;
-    let mut timing = Timing::None;
-    let outcomes = if subject.is_some() {
-        let (e, s) = join(
-            send_code(&sending, &core, &flow, Channel::Email, &email_code, &email, &phone),
-            send_code(&sending, &core, &flow, Channel::Sms, &sms_code, &email, &phone),
-        )
-        .await;
-        [(Channel::Email, e), (Channel::Sms, s)]
+    issue_sms(flow, sending, &sms_code, core, now)?;
+    Ok([email_code, sms_code])
+}
+
+type Outcomes = [(Channel, Outcome); 2];
+
+/// Both codes sent at once; the time taken is learnt when both arrived.
+async fn send_both(
+    sending: &Sending,
+    core: &Core,
+    flow: &Flow,
+    [email_code, sms_code]: &[OtpCode; 2],
+    (email, phone): (&Email, &PhoneE164),
+    started: u64,
+) -> (Outcomes, Timing) {
+    let (e, s) = join(
+        send_code(sending, core, flow, Channel::Email, email_code, email, phone),
+        send_code(sending, core, flow, Channel::Sms, sms_code, email, phone),
+    )
+    .await;
+    let timing = if e == Outcome::Delivered && s == Outcome::Delivered {
+        Timing::Sent(elapsed_us(started))
     } else {
-        timing = Timing::Decoy(wait_like_a_send(mean_send_us, elapsed_us(started), overshoot_us).await?);
-        [(Channel::Email, Outcome::Delivered), (Channel::Sms, Outcome::Delivered)]
+        Timing::None
     };
-    for (channel, outcome) in outcomes {
-        if outcome == Outcome::Delivered {
-            flow.delivered(channel, now);
+    ([(Channel::Email, e), (Channel::Sms, s)], timing)
+}
+
+/// A decoy: nothing is sent, but the answer takes as long as a send.
+async fn pretend_to_send(mean_send_us: u64, overshoot_us: i64, started: u64) -> Result<(Outcomes, Timing), AuthError> {
+    let overshoot = wait_like_a_send(mean_send_us, elapsed_us(started), overshoot_us).await?;
+    Ok(([(Channel::Email, Outcome::Delivered), (Channel::Sms, Outcome::Delivered)], Timing::Decoy(overshoot)))
+}
+
+/// How a send went, as audited and published.
+struct Sent {
+    outcome: &'static str,
+    detail: Value,
+}
+
+impl Sent {
+    /// Marks the delivered channels in the flow and sums the send up.
+    fn of(flow: &mut Flow, matched: &Matched, outcomes: Outcomes, ip: &str, now: i64) -> Self {
+        for (channel, outcome) in outcomes {
+            if outcome == Outcome::Delivered {
+                flow.delivered(channel, now);
+            }
         }
+        let real = matched.subject.is_some();
+        let all_delivered = outcomes.iter().all(|(_, o)| *o == Outcome::Delivered);
+        let sent = |o: Outcome| if real { outcome_name(o) } else { "not_sent" };
+        let detail = json!({
+            "matched": real, "reason": matched.reason, "ip": ip, "language": flow.language,
+            "email": sent(outcomes[0].1), "sms": sent(outcomes[1].1),
+        });
+        let outcome = match (real, all_delivered) {
+            (false, _) => "not_matched",
+            (true, true) => "sent",
+            (true, false) => "send_failed",
+        };
+        Self { outcome, detail }
     }
-    let all_delivered = outcomes.iter().all(|(_, o)| *o == Outcome::Delivered);
-    if subject.is_some() && all_delivered {
-        timing = Timing::Sent(elapsed_us(started));
+
+    fn events(&self, flow: &FlowId, matched: &Matched, now: i64) -> Vec<Value> {
+        let kind = if matched.subject.is_some() { "contact.matched" } else { "contact.not_matched" };
+        let mut events = vec![event(kind, flow, now, json!({ "reason": matched.reason }))];
+        if matched.subject.is_some() {
+            events.push(event(&format!("otp.{}", self.outcome), flow, now, self.detail.clone()));
+        }
+        events
     }
-    let sent = |o: Outcome| if subject.is_some() { outcome_name(o) } else { "not_sent" };
-    let detail = json!({
-        "matched": subject.is_some(), "reason": reason, "ip": ip, "language": flow.language,
-        "email": sent(outcomes[0].1), "sms": sent(outcomes[1].1),
-    });
-    let outcome = match (subject.is_some(), all_delivered) {
-        (false, _) => "not_matched",
-        (true, true) => "sent",
-        (true, false) => "send_failed",
-    };
-    audit(&db, &Actor::Visitor, "otp.send", flow.id.as_str(), outcome, &detail).await?;
-    let matched_kind = if subject.is_some() { "contact.matched" } else { "contact.not_matched" };
-    let mut events = vec![event(matched_kind, &flow.id, now, json!({ "reason": reason }))];
-    if subject.is_some() {
-        events.push(event(&format!("otp.{outcome}"), &flow.id, now, detail));
+}
+
+/// The counters a resend on `channel` counts against.
+fn resend_scopes(channel: Channel) -> &'static [SendScope] {
+    match channel {
+        Channel::Email => &[SendScope::Ip, SendScope::Email],
+        Channel::Sms => &[SendScope::Ip, SendScope::Phone, SendScope::Prefix],
     }
-    store.create(&flow, timing, &events).await?;
-    if let Some(error) = outcomes.iter().find_map(|(c, o)| provider_error(*c, *o, &flow.id)) {
-        return Err(error);
+}
+
+fn reissue(
+    flow: &mut Flow,
+    channel: Channel,
+    code: &OtpCode,
+    sending: &Sending,
+    core: &Core,
+    now: i64,
+) -> Result<(), AuthError> {
+    match channel {
+        Channel::Email => flow.issue(channel, code, &core.keyed, now, &core.policy),
+        Channel::Sms => issue_sms(flow, sending, code, core, now),
     }
-    Ok(kit::json(202, &flow.progress(now, &core.policy)))
 }
 
 #[derive(Deserialize)]
@@ -317,15 +401,9 @@ pub async fn resend_otp(request: Request) -> Reply {
     let mut flow = loaded.flow.clone();
     let code = new_code(core.policy.code_digits)?;
     let sending = Sending::load().await?;
-    match channel {
-        Channel::Email => flow.issue(channel, &code, &core.keyed, now, &core.policy)?,
-        Channel::Sms => issue_sms(&mut flow, &sending, &code, &core, now)?,
-    }
+    reissue(&mut flow, channel, &code, &sending, &core, now)?;
     let (email, phone) = open_contacts(&core, &flow)?;
-    let scopes: &[SendScope] = match channel {
-        Channel::Email => &[SendScope::Ip, SendScope::Email],
-        Channel::Sms => &[SendScope::Ip, SendScope::Phone, SendScope::Prefix],
-    };
+    let scopes = resend_scopes(channel);
     let keys = counters(&core, &ip, &email, &phone, scopes);
     let (mean_send_us, overshoot_us) = admit(&store, &core, &flow.contact, &keys, scopes, now).await?;
     let outcome = if flow.subject.is_some() {

@@ -149,26 +149,10 @@ pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'
     }
     let sid = peek_sid(token);
     let revoked = limit.spend(redis, &[address_bucket], sid.as_deref()).await?;
-    let header = decode_header(token).map_err(|_| token_problem("token_invalid"))?;
-    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
-        return Err(token_problem("token_invalid"));
-    }
-    let kid = header.kid.ok_or_else(|| token_problem("token_invalid"))?;
+    let kid = access_token_kid(token)?;
     let sid = sid.ok_or_else(|| token_problem("token_invalid"))?;
     let set = key_set(redis, &namespace, &kid, now).await?;
-    let jwk = set.find(&kid).ok_or_else(|| token_problem("token_invalid"))?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| token_problem("token_invalid"))?;
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    validation.leeway = LEEWAY;
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let claims = decode::<Claims>(token, &key, &validation)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => token_problem("token_expired"),
-            _ => token_problem("token_invalid"),
-        })?
-        .claims;
+    let claims = verified_claims(token, &set, &kid, issuer, audience)?;
     if claims.sid != sid {
         return Err(token_problem("session_revoked"));
     }
@@ -179,6 +163,32 @@ pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'
     let member_bucket = limit.charge.member_key(&claims.sub);
     limit.spend(redis, &[member_bucket], None).await?;
     Ok(identity(claims))
+}
+
+/// The `kid` of an EdDSA access token (`typ` `at+jwt`), from its header.
+fn access_token_kid(token: &str) -> Result<String, Problem> {
+    let header = decode_header(token).map_err(|_| token_problem("token_invalid"))?;
+    if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some("at+jwt") {
+        return Err(token_problem("token_invalid"));
+    }
+    header.kid.ok_or_else(|| token_problem("token_invalid"))
+}
+
+/// The token's claims once its signature verifies with `kid` of `set`,
+/// issued by `issuer` for `audience`, unexpired (with `LEEWAY`).
+fn verified_claims(token: &str, set: &JwkSet, kid: &str, issuer: String, audience: String) -> Result<Claims, Problem> {
+    let jwk = set.find(kid).ok_or_else(|| token_problem("token_invalid"))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| token_problem("token_invalid"))?;
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.leeway = LEEWAY;
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let decoded = decode::<Claims>(token, &key, &validation).map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => token_problem("token_expired"),
+        _ => token_problem("token_invalid"),
+    })?;
+    Ok(decoded.claims)
 }
 
 /// The key set holding `kid`: from this instance's memory, else from
