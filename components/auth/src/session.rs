@@ -199,28 +199,10 @@ pub async fn issue(
     extra: Value,
 ) -> Result<kit::Response, Fault> {
     let policy = Policy::parse(&variable("session_policy").await?).map_err(AuthError::Misconfigured)?;
-    // The member's live grants, read at every issue: a revoked role is
-    // gone from the next access token.
-    let roles =
-        kit::call("auth", &RolesOf { user_id: session.user_id.clone() }).await.map_err(|e| chained("users", e))?;
-    let claims = AccessClaims {
-        user_id: session.user_id.clone(),
-        session_id: session.session_id.clone(),
-        device_id: session.device_id.clone(),
-        amr: session.amr.clone(),
-        roles: roles.roles,
-        auth_time: session.auth_time,
-    };
-    let now = kit::now();
-    let jti = encode_base64url(&random::bytes(16).map_err(crypto)?);
-    let request = SignToken {
-        typ: TokenType::Access,
-        claims: claims.to_json(&variable("token_audience").await?, &jti, now, policy.access_ttl),
-    };
-    let signed = kit::call("auth", &request).await.map_err(|e| chained("security", e))?;
+    let access_token = sign_access_token(session, &policy).await?;
     let mut answer = json!({
-        "access_token": signed.token, "token_type": "Bearer", "expires_in": policy.access_ttl,
-        "session_id": claims.session_id,
+        "access_token": access_token, "token_type": "Bearer", "expires_in": policy.access_ttl,
+        "session_id": session.session_id,
     });
     if !in_cookie {
         answer["refresh_token"] = Value::from(refresh.as_str());
@@ -233,4 +215,26 @@ pub async fn issue(
         response.headers_mut().insert(http::header::SET_COOKIE, cookie);
     }
     Ok(response)
+}
+
+/// The session's access token, signed by `security`, with the member's
+/// live grants: read at every issue, so a revoked role is gone from the
+/// next access token.
+async fn sign_access_token(session: &Opened, policy: &Policy) -> Result<String, Fault> {
+    let roles =
+        kit::call("auth", &RolesOf { user_id: session.user_id.clone() }).await.map_err(|e| chained("users", e))?;
+    let claims = AccessClaims {
+        user_id: session.user_id.clone(),
+        session_id: session.session_id.clone(),
+        device_id: session.device_id.clone(),
+        amr: session.amr.clone(),
+        roles: roles.roles,
+        auth_time: session.auth_time,
+    };
+    let jti = encode_base64url(&random::bytes(16).map_err(crypto)?);
+    let request = SignToken {
+        typ: TokenType::Access,
+        claims: claims.to_json(&variable("token_audience").await?, &jti, kit::now(), policy.access_ttl),
+    };
+    Ok(kit::call("auth", &request).await.map_err(|e| chained("security", e))?.token)
 }
