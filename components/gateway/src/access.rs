@@ -13,6 +13,16 @@
 //! trip (the revocation check) and no signature verification. Nothing of a
 //! request but a verified token's claims outlives it, and a fresh instance
 //! starts with empty memory.
+//!
+//! A verified token also leaves an entry in Redis, keyed by the SHA-256 of
+//! the issuer, audience and whole token, until the token expires
+//! (`vottery_gateway_policy::verified`). A fresh instance, or another
+//! replica, that finds it takes the claims from the token's payload
+//! without checking the signature, in the same round trip as the charge
+//! and the revocation check: with a fresh instance per request, a repeat
+//! token costs what it costs a reused instance. The entry is as trusted as
+//! the revocation entries beside it: whoever can write Redis can already
+//! un-revoke a session.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -26,9 +36,9 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
 use vottery_component_kit::Problem;
 use vottery_gateway_policy::limits::{self, Verdict};
-use vottery_gateway_policy::{VerifiedTokens, token_problem};
+use vottery_gateway_policy::{VerifiedTokens, token_problem, verified};
 
-use crate::limiter::{Charge, Revocation};
+use crate::limiter::{Charge, Revocation, Verified};
 
 const JWKS_URL: &str = "http://security.spin.internal/.well-known/jwks.json";
 const JWKS_TTL: i64 = 60;
@@ -74,12 +84,13 @@ fn unavailable(what: &str) -> Problem {
         .with_detail(format!("cannot check access tokens: {what}"))
 }
 
-/// The session id of a token, read before its signature is checked, only
-/// to fetch its revocation entry in the same round trip as the keys.
-fn peek_sid(token: &str) -> Option<String> {
+/// A token's claims read before its signature is checked: its session, to
+/// fetch the revocation entry in the same round trip as the charge, and its
+/// subject, whose bucket is charged only if the token has a verified entry
+/// (then the claims are the ones verified).
+fn peek_claims(token: &str) -> Option<Claims> {
     let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
-    claims["sid"].as_str().map(str::to_owned)
+    serde_json::from_slice(&payload).ok()
 }
 
 async fn fetch_jwks(redis: &Connection, key: &str) -> Result<JwkSet, Problem> {
@@ -105,33 +116,47 @@ pub struct Limit<'a> {
     pub config: &'a crate::Config,
 }
 
+/// What a charge said of the token: whether its session is revoked, and
+/// whether it has a verified entry.
+struct Spent {
+    revoked: bool,
+    verified: bool,
+}
+
 impl Limit<'_> {
     /// Charges `buckets` (and reads whether `sid` is revoked, from
     /// PostgreSQL when the cache is cold); a refusal is the 429 problem.
-    async fn spend(&mut self, redis: &Connection, buckets: &[String], sid: Option<&str>) -> Result<bool, Problem> {
-        let (verdict, revocation) =
-            self.charge.run(redis, buckets, sid).await?.ok_or_else(crate::limiter::unavailable)?;
-        self.verdict = Some(verdict);
-        if !verdict.admitted {
-            return Err(limits::refused(self.charge.class, &verdict));
+    async fn spend(
+        &mut self,
+        redis: &Connection,
+        buckets: &[String],
+        sid: Option<&str>,
+        verified: Verified<'_>,
+    ) -> Result<Spent, Problem> {
+        let charged = self.charge.run(redis, buckets, sid, verified).await?.ok_or_else(crate::limiter::unavailable)?;
+        self.verdict = Some(charged.verdict);
+        if !charged.verdict.admitted {
+            return Err(limits::refused(self.charge.class, &charged.verdict));
         }
-        match (revocation, sid) {
-            (Revocation::Revoked, _) => Ok(true),
-            (Revocation::Unknown, Some(sid)) => crate::revocations::rebuild(redis, self.charge.namespace, sid).await,
-            _ => Ok(false),
-        }
+        let revoked = match (charged.revocation, sid) {
+            (Revocation::Revoked, _) => true,
+            (Revocation::Unknown, Some(sid)) => crate::revocations::rebuild(redis, self.charge.namespace, sid).await?,
+            _ => false,
+        };
+        Ok(Spent { revoked, verified: charged.verified })
     }
 }
 
-/// Checks the access token of a request and charges its rate limit: one
-/// Redis round trip for a token this instance has verified before (the
-/// address's and the member's buckets and the revocation together); for a
-/// new token, the address's bucket and the revocation, the signature, then
-/// the member's bucket.
+/// Checks the access token of a request and charges its rate limit. One
+/// Redis round trip (the address's and the member's buckets and the
+/// revocation together) for a token this instance remembers, or that any
+/// instance has verified (its entry in Redis); for a token nobody has
+/// verified, the address's bucket and the revocation, the signature, then
+/// the member's bucket with the token's entry.
 pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'_>) -> Result<Identity, Problem> {
     let address_bucket = limit.charge.address_key(&limit.address);
     let Some(token) = token else {
-        limit.spend(redis, &[address_bucket], None).await?;
+        limit.spend(redis, &[address_bucket], None, Verified::Untouched).await?;
         return Err(token_problem("token_missing"));
     };
     let now = vottery_component_kit::now();
@@ -142,13 +167,27 @@ pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'
     let namespace = limit.charge.namespace.to_owned();
     if let Some(claims) = remember(|m| m.tokens.get(token, now - LEEWAY as i64).cloned()) {
         let buckets = [address_bucket, limit.charge.member_key(&claims.sub)];
-        if limit.spend(redis, &buckets, Some(&claims.sid)).await? {
+        if limit.spend(redis, &buckets, Some(&claims.sid), Verified::Untouched).await?.revoked {
             return Err(token_problem("session_revoked"));
         }
         return Ok(identity(claims));
     }
-    let sid = peek_sid(token);
-    let revoked = limit.spend(redis, &[address_bucket], sid.as_deref()).await?;
+    let peeked = peek_claims(token);
+    let entry = verified::entry_key(&namespace, &issuer, &audience, token);
+    let member_bucket = peeked.as_ref().map(|claims| limit.charge.member_key(&claims.sub));
+    let check = match &member_bucket {
+        Some(member_bucket) => Verified::Check { entry: &entry, member_bucket },
+        None => Verified::Untouched,
+    };
+    let sid = peeked.as_ref().map(|claims| claims.sid.clone());
+    let spent = limit.spend(redis, &[address_bucket], sid.as_deref(), check).await?;
+    if let Some(claims) = peeked.filter(|claims| spent.verified && now <= claims.exp + LEEWAY as i64) {
+        remember(|m| m.tokens.insert(token.to_owned(), claims.clone(), claims.exp, now));
+        if spent.revoked {
+            return Err(token_problem("session_revoked"));
+        }
+        return Ok(identity(claims));
+    }
     let kid = access_token_kid(token)?;
     let sid = sid.ok_or_else(|| token_problem("token_invalid"))?;
     let set = key_set(redis, &namespace, &kid, now).await?;
@@ -157,11 +196,15 @@ pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'
         return Err(token_problem("session_revoked"));
     }
     remember(|m| m.tokens.insert(token.to_owned(), claims.clone(), claims.exp, now));
-    if revoked {
+    if spent.revoked {
         return Err(token_problem("session_revoked"));
     }
     let member_bucket = limit.charge.member_key(&claims.sub);
-    limit.spend(redis, &[member_bucket], None).await?;
+    let mark = match verified::entry_ttl(claims.exp, LEEWAY as i64, now) {
+        Some(ttl) => Verified::Remember { entry: &entry, ttl },
+        None => Verified::Untouched,
+    };
+    limit.spend(redis, &[member_bucket], None, mark).await?;
     Ok(identity(claims))
 }
 

@@ -222,13 +222,13 @@ async fn limit_address(
     let Some(redis) = redis else {
         return if charge.class.fails_closed() { Err(limiter::unavailable()) } else { Ok(()) };
     };
-    match charge.run(redis, &[charge.address_key(address)], None).await {
-        Ok(Some((verdict, _))) if !verdict.admitted => {
-            edge.verdict = Some(verdict);
-            Err(limits::refused(charge.class, &verdict))
+    match charge.run(redis, &[charge.address_key(address)], None, limiter::Verified::Untouched).await {
+        Ok(Some(charged)) if !charged.verdict.admitted => {
+            edge.verdict = Some(charged.verdict);
+            Err(limits::refused(charge.class, &charged.verdict))
         }
         Ok(found) => {
-            edge.verdict = found.map(|(verdict, _)| verdict);
+            edge.verdict = found.map(|charged| charged.verdict);
             Ok(())
         }
         Err(problem) => Err(problem),

@@ -8,24 +8,38 @@ use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use vottery_component_kit::Problem;
 use vottery_gateway_policy::limits::{Rate, RouteClass, Verdict};
 
-/// KEYS: refusal counter, buckets..., [revocation entry, warm marker],
+/// KEYS: refusal counter, buckets..., [verified-token entry, and for a
+/// check the member's bucket], [revocation entry, warm marker],
 /// [checkpoint turn]. ARGV: interval (µs), window (µs), class, number of
-/// buckets, whether a revocation entry and the cache's marker follow the
-/// buckets (1/0), seconds between audit checkpoints (0: none, and no
-/// turn key). Returns {admitted, remaining, reset s, revoked, checkpoint}:
-/// revoked is 1 for an entry, 0 for none in a warm cache, 2 for none in a
-/// cold one (no marker: Redis lost its data since the last rebuild, so a
-/// miss proves nothing); checkpoint is 1 for the one request per interval,
-/// across every replica, that takes the turn to ask for an audit checkpoint.
-/// Times are microseconds (below 2^53, exact in Lua's numbers).
+/// buckets, whether a revocation entry and the cache's marker follow
+/// (1/0), seconds between audit checkpoints (0: none, and no turn key),
+/// what to do with the verified-token entry (`check`: the member's bucket
+/// is charged too when the entry exists; `remember`: the entry is written
+/// for ARGV[8] seconds; `-`: no entry). Returns {admitted, remaining,
+/// reset s, revoked, checkpoint, verified}: revoked is 1 for an entry, 0
+/// for none in a warm cache, 2 for none in a cold one (no marker: Redis
+/// lost its data since the last rebuild, so a miss proves nothing);
+/// checkpoint is 1 for the one request per interval, across every replica,
+/// that takes the turn to ask for an audit checkpoint; verified is 1 when a
+/// checked token's entry exists. Times are microseconds (below 2^53, exact
+/// in Lua's numbers).
 const CHARGE: &str = "local t = redis.call('TIME') \
     local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) \
     local interval = tonumber(ARGV[1]) \
     local window = tonumber(ARGV[2]) \
     local n = tonumber(ARGV[4]) \
+    local buckets, k, verified = {}, 1 + n, 0 \
+    for i = 1, n do buckets[i] = KEYS[1 + i] end \
+    if ARGV[7] == 'check' then \
+      if redis.call('EXISTS', KEYS[k + 1]) == 1 then verified = 1; buckets[n + 1] = KEYS[k + 2] end \
+      k = k + 2 \
+    elseif ARGV[7] == 'remember' then \
+      redis.call('SET', KEYS[k + 1], '1', 'EX', ARGV[8]) \
+      k = k + 1 \
+    end \
     local wait, remaining, reset, tats = 0, nil, 0, {} \
-    for i = 1, n do \
-      local tat = tonumber(redis.call('GET', KEYS[1 + i]) or '0') \
+    for i = 1, #buckets do \
+      local tat = tonumber(redis.call('GET', buckets[i]) or '0') \
       if tat < now then tat = now end \
       local ahead = tat + interval - now \
       if ahead > window then wait = math.max(wait, ahead - window) end \
@@ -37,15 +51,28 @@ const CHARGE: &str = "local t = redis.call('TIME') \
     local revoked, checkpoint = 0, 0 \
     if tonumber(ARGV[6]) > 0 and redis.call('SET', KEYS[#KEYS], '1', 'NX', 'EX', ARGV[6]) then checkpoint = 1 end \
     if ARGV[5] == '1' then \
-      revoked = redis.call('EXISTS', KEYS[n + 2]) \
-      if revoked == 0 and redis.call('EXISTS', KEYS[n + 3]) == 0 then revoked = 2 end \
+      revoked = redis.call('EXISTS', KEYS[k + 1]) \
+      if revoked == 0 and redis.call('EXISTS', KEYS[k + 2]) == 0 then revoked = 2 end \
     end \
     if wait > 0 then \
       redis.call('HINCRBY', KEYS[1], ARGV[3], 1) \
-      return {0, 0, math.ceil(wait / 1000000), revoked, checkpoint} \
+      return {0, 0, math.ceil(wait / 1000000), revoked, checkpoint, verified} \
     end \
-    for i = 1, n do redis.call('SET', KEYS[1 + i], string.format('%d', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000)) end \
-    return {1, math.max(remaining, 0), math.ceil(reset / 1000000), revoked, checkpoint}";
+    for i = 1, #buckets do redis.call('SET', buckets[i], string.format('%d', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000)) end \
+    return {1, math.max(remaining, 0), math.ceil(reset / 1000000), revoked, checkpoint, verified}";
+
+/// What a charge does with a token's verified entry
+/// (`vottery_gateway_policy::verified`).
+#[derive(Debug, Clone, Copy)]
+pub enum Verified<'a> {
+    /// No token, or one this instance remembers.
+    Untouched,
+    /// Whether a token not yet verified here has an entry; if so, the
+    /// member's bucket (of the subject its payload names) is charged too.
+    Check { entry: &'a str, member_bucket: &'a str },
+    /// The token was verified here: its entry, for `ttl` seconds.
+    Remember { entry: &'a str, ttl: i64 },
+}
 
 /// One request's charge: its class and rate, the buckets it counts
 /// against (client address, and member once known).
@@ -78,9 +105,21 @@ impl Charge<'_> {
         redis: &Connection,
         buckets: &[String],
         session: Option<&str>,
-    ) -> Result<Option<(Verdict, Revocation)>, Problem> {
+        verified: Verified<'_>,
+    ) -> Result<Option<Charged>, Problem> {
         let mut keys = vec![format!("{}:metrics:rate_limited", self.namespace)];
         keys.extend(buckets.iter().cloned());
+        let (mode, ttl) = match verified {
+            Verified::Untouched => ("-", 0),
+            Verified::Check { entry, member_bucket } => {
+                keys.extend([entry.to_owned(), member_bucket.to_owned()]);
+                ("check", 0)
+            }
+            Verified::Remember { entry, ttl } => {
+                keys.push(entry.to_owned());
+                ("remember", ttl)
+            }
+        };
         if let Some(session) = session {
             keys.push(crate::revocations::entry(self.namespace, session));
             keys.push(crate::revocations::marker(self.namespace));
@@ -100,6 +139,8 @@ impl Charge<'_> {
             RedisParameter::Int64(i64::try_from(buckets.len()).unwrap_or(0)),
             RedisParameter::Int64(i64::from(session.is_some())),
             RedisParameter::Int64(i64::from(self.checkpoint_every)),
+            RedisParameter::Binary(mode.as_bytes().to_vec()),
+            RedisParameter::Int64(ttl),
         ]);
         let out = match redis.execute("EVAL", params).await {
             Ok(out) => out,
@@ -119,8 +160,17 @@ impl Charge<'_> {
             2 => Revocation::Unknown,
             _ => Revocation::Live,
         };
-        Ok(Some((verdict, revocation)))
+        Ok(Some(Charged { verdict, revocation, verified: int(5) == 1 }))
     }
+}
+
+/// What a charge found.
+#[derive(Debug, Clone, Copy)]
+pub struct Charged {
+    pub verdict: Verdict,
+    pub revocation: Revocation,
+    /// The checked token has a verified entry (its member's bucket was charged).
+    pub verified: bool,
 }
 
 /// What the revocation cache says of a session.

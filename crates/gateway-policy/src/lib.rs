@@ -206,9 +206,57 @@ impl<T> VerifiedTokens<T> {
     }
 }
 
+/// A token verified once, shared by every instance and replica through
+/// Redis: its entry's key, the SHA-256 of the issuer, audience and token it
+/// was verified for (so a token checked for one audience is never taken as
+/// checked for another), and how long the entry lives (until the token
+/// expires, with the leeway the check allows). An instance that finds the
+/// entry has the token's claims from its payload without checking the
+/// signature again; the revocation check still runs on every request.
+pub mod verified {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::{Digest, Sha256};
+
+    pub fn entry_key(namespace: &str, issuer: &str, audience: &str, token: &str) -> String {
+        let mut digest = Sha256::new();
+        for part in [issuer, audience, token] {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
+        }
+        format!("{namespace}:gateway:verified:{}", URL_SAFE_NO_PAD.encode(digest.finalize()))
+    }
+
+    /// Seconds the entry of a token expiring at `exp` lives from `now`;
+    /// `None` once it is past (nothing to remember).
+    pub fn entry_ttl(exp: i64, leeway: i64, now: i64) -> Option<i64> {
+        let ttl = exp.saturating_add(leeway).saturating_sub(now);
+        (ttl > 0).then_some(ttl)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verified_entry_is_keyed_by_issuer_audience_and_the_whole_token() {
+        let key = verified::entry_key("ns", "https://id", "dash", "a.b.c");
+        assert!(key.starts_with("ns:gateway:verified:"));
+        assert_eq!(key, verified::entry_key("ns", "https://id", "dash", "a.b.c"));
+        assert_ne!(key, verified::entry_key("ns", "https://id", "dash", "a.b.d"), "another signature");
+        assert_ne!(key, verified::entry_key("ns", "https://id", "other", "a.b.c"), "another audience");
+        assert_ne!(key, verified::entry_key("ns", "https://idd", "ash", "a.b.c"), "the parts are delimited");
+        assert_ne!(key, verified::entry_key("other", "https://id", "dash", "a.b.c"));
+    }
+
+    #[test]
+    fn a_verified_entry_lives_until_the_token_expires_with_its_leeway() {
+        assert_eq!(verified::entry_ttl(1_000, 60, 900), Some(160));
+        assert_eq!(verified::entry_ttl(1_000, 60, 1_059), Some(1));
+        assert_eq!(verified::entry_ttl(1_000, 60, 1_060), None);
+        assert_eq!(verified::entry_ttl(i64::MAX, 60, 0), Some(i64::MAX));
+    }
 
     #[test]
     fn verified_tokens_are_remembered_until_they_expire_and_the_memory_is_bounded() {

@@ -321,8 +321,18 @@ fn members_manage_their_sessions_and_devices() {
 
 #[test]
 fn members_are_rate_limited_per_address_and_per_member() {
+    rate_limits_per_address_and_per_member(Mode::Reuse);
+}
+
+#[test]
+fn fresh_instances_charge_the_member_of_a_token_verified_elsewhere() {
+    rate_limits_per_address_and_per_member(Mode::PerRequest);
+}
+
+fn rate_limits_per_address_and_per_member(mode: Mode) {
     let app = TestApp::spawn(
         Options::new()
+            .mode(mode)
             .envs(&[("SPIN_VARIABLE_RATE_LIMITS", "read=3/60"), ("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1")]),
     );
     let (_, bearer) = app.signed_in("android-device-01");
@@ -378,6 +388,93 @@ fn a_valid_token_is_served_while_the_cached_key_set_is_being_refreshed() {
         .unwrap();
     let me = app.as_member(&bearer, "GET", "/api/sessions/current", None);
     assert_eq!(me.status, 200, "{}", me.body);
+}
+
+/// The verified-token entries a namespace holds, with their times to live.
+fn verified_entries(app: &TestApp) -> Vec<(String, i64)> {
+    let mut redis = redis::Client::open("redis://127.0.0.1:6379").unwrap().get_connection().unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}:gateway:verified:*", app.namespace)).query(&mut redis).unwrap();
+    keys.into_iter()
+        .map(|key| {
+            let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut redis).unwrap();
+            (key, ttl)
+        })
+        .collect()
+}
+
+/// A key set in Redis that lacks every key, and the turn to fetch another
+/// taken: a token whose signature had to be checked now would be refused.
+fn hide_the_key_set(app: &TestApp) {
+    let mut redis = redis::Client::open("redis://127.0.0.1:6379").unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{}:gateway:jwks", app.namespace))
+        .arg(r#"{"keys":[]}"#)
+        .query(&mut redis)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{}:gateway:jwks-miss", app.namespace))
+        .arg("1")
+        .arg("EX")
+        .arg(60)
+        .query(&mut redis)
+        .unwrap();
+}
+
+#[test]
+fn a_token_verified_once_is_taken_from_its_entry_by_a_fresh_instance_until_it_expires() {
+    let app = TestApp::spawn(Options::new().mode(Mode::PerRequest));
+    let (_, bearer) = app.signed_in("android-device-01");
+    let first = app.as_member(&bearer, "GET", "/api/sessions/current", None);
+    assert_eq!(first.status, 200, "{}", first.body);
+    let entries = verified_entries(&app);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let exp = claims(&bearer)["exp"].as_i64().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let until = exp + 60 - now;
+    assert!((until - 5..=until).contains(&entries[0].1), "lives until exp and the leeway: {entries:?}, {until}");
+
+    hide_the_key_set(&app);
+    let again = app.as_member(&bearer, "GET", "/api/sessions/current", None);
+
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json(), first.json());
+}
+
+#[test]
+fn an_altered_token_is_refused_by_a_fresh_instance_though_the_original_has_an_entry() {
+    let app = TestApp::spawn(Options::new().mode(Mode::PerRequest));
+    let (_, bearer) = app.signed_in("android-device-01");
+    assert_eq!(app.as_member(&bearer, "GET", "/api/sessions/current", None).status, 200);
+    let [head, claims, signature]: [&str; 3] = bearer.split('.').collect::<Vec<_>>().try_into().unwrap();
+    let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    payload["roles"] = json!(["admin"]);
+    let forged = format!("{head}.{}.{signature}", URL_SAFE_NO_PAD.encode(payload.to_string()));
+    let resigned = format!("{head}.{claims}.{}A", &signature[..signature.len() - 1]);
+
+    let forged_reply = app.as_member(&forged, "GET", "/api/sessions/current", None);
+    let resigned_reply = app.as_member(&resigned, "GET", "/api/sessions/current", None);
+
+    forged_reply.assert_problem(401, "token_invalid");
+    if resigned != bearer {
+        resigned_reply.assert_problem(401, "token_invalid");
+    }
+    assert_eq!(verified_entries(&app).len(), 1, "only the genuine token has an entry");
+}
+
+#[test]
+fn a_revoked_sessions_token_is_refused_by_a_fresh_instance_though_it_has_an_entry() {
+    let app = TestApp::spawn(Options::new().mode(Mode::PerRequest));
+    let (_, me) = app.signed_in(DEVICE);
+    let (phone_session, phone) = app.signed_in("android-device-02");
+    assert_eq!(app.as_member(&phone, "GET", "/api/sessions/current", None).status, 200);
+    assert_eq!(verified_entries(&app).len(), 1);
+
+    let ended = app.as_member(&me, "DELETE", &format!("/api/sessions/{phone_session}"), None);
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let after = app.as_member(&phone, "GET", "/api/sessions/current", None);
+
+    after.assert_problem(401, "session_revoked");
 }
 
 #[test]
