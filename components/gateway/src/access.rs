@@ -164,48 +164,100 @@ pub async fn verify(token: Option<&str>, redis: &Connection, limit: &mut Limit<'
     else {
         return Err(unavailable("not configured"));
     };
-    let namespace = limit.charge.namespace.to_owned();
     if let Some(claims) = remember(|m| m.tokens.get(token, now - LEEWAY as i64).cloned()) {
-        let buckets = [address_bucket, limit.charge.member_key(&claims.sub)];
-        if limit.spend(redis, &buckets, Some(&claims.sid), Verified::Untouched).await?.revoked {
-            return Err(token_problem("session_revoked"));
-        }
-        return Ok(identity(claims));
+        return admit_remembered(redis, limit, address_bucket, claims).await;
     }
+    let entry = verified::entry_key(limit.charge.namespace, &issuer, &audience, token);
     let peeked = peek_claims(token);
-    let entry = verified::entry_key(&namespace, &issuer, &audience, token);
-    let member_bucket = peeked.as_ref().map(|claims| limit.charge.member_key(&claims.sub));
-    let check = match &member_bucket {
-        Some(member_bucket) => Verified::Check { entry: &entry, member_bucket },
-        None => Verified::Untouched,
-    };
     let sid = peeked.as_ref().map(|claims| claims.sid.clone());
-    let spent = limit.spend(redis, &[address_bucket], sid.as_deref(), check).await?;
-    if let Some(claims) = peeked.filter(|claims| spent.verified && now <= claims.exp + LEEWAY as i64) {
-        remember(|m| m.tokens.insert(token.to_owned(), claims.clone(), claims.exp, now));
-        if spent.revoked {
-            return Err(token_problem("session_revoked"));
-        }
-        return Ok(identity(claims));
-    }
-    let kid = access_token_kid(token)?;
-    let sid = sid.ok_or_else(|| token_problem("token_invalid"))?;
-    let set = key_set(redis, &namespace, &kid, now).await?;
-    let claims = verified_claims(token, &set, &kid, issuer, audience)?;
-    if claims.sid != sid {
-        return Err(token_problem("session_revoked"));
-    }
+    let spent = charge_checking_entry(redis, limit, address_bucket, peeked.as_ref(), &entry).await?;
+    let from_entry = peeked.filter(|claims| spent.verified && now <= claims.exp + LEEWAY as i64);
+    let claims = match from_entry.clone() {
+        Some(claims) => claims,
+        None => check_signature(redis, limit.charge.namespace, token, sid, issuer, audience, now).await?,
+    };
     remember(|m| m.tokens.insert(token.to_owned(), claims.clone(), claims.exp, now));
     if spent.revoked {
         return Err(token_problem("session_revoked"));
     }
+    if from_entry.is_none() {
+        charge_member_leaving_entry(redis, limit, &claims, &entry, now).await?;
+    }
+    Ok(identity(claims))
+}
+
+/// A token this instance remembers: its address's and member's buckets and
+/// its revocation, in one round trip.
+async fn admit_remembered(
+    redis: &Connection,
+    limit: &mut Limit<'_>,
+    address_bucket: String,
+    claims: Claims,
+) -> Result<Identity, Problem> {
+    let buckets = [address_bucket, limit.charge.member_key(&claims.sub)];
+    if limit.spend(redis, &buckets, Some(&claims.sid), Verified::Untouched).await?.revoked {
+        return Err(token_problem("session_revoked"));
+    }
+    Ok(identity(claims))
+}
+
+/// A token this instance does not remember: the address's bucket and the
+/// revocation of the session its payload names, and whether it has a
+/// verified entry (then its member's bucket is charged too).
+async fn charge_checking_entry(
+    redis: &Connection,
+    limit: &mut Limit<'_>,
+    address_bucket: String,
+    peeked: Option<&Claims>,
+    entry: &str,
+) -> Result<Spent, Problem> {
+    let member_bucket = peeked.map(|claims| limit.charge.member_key(&claims.sub));
+    let check = match &member_bucket {
+        Some(member_bucket) => Verified::Check { entry, member_bucket },
+        None => Verified::Untouched,
+    };
+    let sid = peeked.map(|claims| claims.sid.as_str());
+    limit.spend(redis, &[address_bucket], sid, check).await
+}
+
+/// The claims of a token nobody has verified: its key from the key set,
+/// its signature, issuer, audience and expiry, and its session the one its
+/// payload named when the revocation was read.
+async fn check_signature(
+    redis: &Connection,
+    namespace: &str,
+    token: &str,
+    sid: Option<String>,
+    issuer: String,
+    audience: String,
+    now: i64,
+) -> Result<Claims, Problem> {
+    let kid = access_token_kid(token)?;
+    let sid = sid.ok_or_else(|| token_problem("token_invalid"))?;
+    let set = key_set(redis, namespace, &kid, now).await?;
+    let claims = verified_claims(token, &set, &kid, issuer, audience)?;
+    if claims.sid != sid {
+        return Err(token_problem("session_revoked"));
+    }
+    Ok(claims)
+}
+
+/// After a signature check: the member's bucket, and the token's verified
+/// entry for every other instance and replica, in one round trip.
+async fn charge_member_leaving_entry(
+    redis: &Connection,
+    limit: &mut Limit<'_>,
+    claims: &Claims,
+    entry: &str,
+    now: i64,
+) -> Result<(), Problem> {
     let member_bucket = limit.charge.member_key(&claims.sub);
     let mark = match verified::entry_ttl(claims.exp, LEEWAY as i64, now) {
-        Some(ttl) => Verified::Remember { entry: &entry, ttl },
+        Some(ttl) => Verified::Remember { entry, ttl },
         None => Verified::Untouched,
     };
     limit.spend(redis, &[member_bucket], None, mark).await?;
-    Ok(identity(claims))
+    Ok(())
 }
 
 /// The `kid` of an EdDSA access token (`typ` `at+jwt`), from its header.
