@@ -389,7 +389,10 @@ fn engine() -> Result<Engine> {
 
 /// Whether the running Linux kernel is 6.7 or later (`PAGEMAP_SCAN`).
 fn kernel_has_pagemap_scan() -> bool {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    release_has_pagemap_scan(&std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default())
+}
+
+fn release_has_pagemap_scan(release: &str) -> bool {
     let mut parts = release.trim().split(['.', '-']).map(|part| part.parse::<u32>().ok());
     matches!((parts.next().flatten(), parts.next().flatten()), (Some(major), Some(minor)) if (major, minor) >= (6, 7))
 }
@@ -432,4 +435,19 @@ fn compile(engine: &Engine, bytes: &[u8], cache: &Path) -> Result<Component> {
         }
     }
     Ok(component)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_has_pagemap_scan;
+
+    #[test]
+    fn pagemap_scan_is_expected_from_linux_6_7_on() {
+        assert!(release_has_pagemap_scan("6.18.44-fc-v1147\n"));
+        assert!(release_has_pagemap_scan("6.7.0"));
+        assert!(release_has_pagemap_scan("7.0.1-generic"));
+        assert!(!release_has_pagemap_scan("6.6.30-amd64"));
+        assert!(!release_has_pagemap_scan("5.15.0-105-generic"));
+        assert!(!release_has_pagemap_scan(""), "unknown: keep nothing resident");
+    }
 }
