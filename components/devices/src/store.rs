@@ -124,22 +124,9 @@ pub async fn register_device(
              region = EXCLUDED.region, city = EXCLUDED.city, last_seen_at = EXCLUDED.last_seen_at \
              WHERE devices.devices.user_id = EXCLUDED.user_id \
              RETURNING (xmax = 0), extract(epoch FROM first_seen_at)::bigint, trusted, name";
-    let params = vec![
-        string(device.as_str()),
-        string(user.as_str()),
-        text(seen.kind),
-        text(seen.os),
-        text(seen.os_version),
-        text(seen.browser),
-        text(seen.browser_version),
-        text(seen.model),
-        ParameterValue::Binary(seen.fingerprint.to_vec()),
-        ParameterValue::Str(seen.ip.to_string()),
-        text(seen.country),
-        text(seen.region),
-        text(seen.city),
-        ParameterValue::Int64(now),
-    ];
+    let mut params = vec![string(device.as_str()), string(user.as_str())];
+    params.extend(seen_values(seen));
+    params.push(ParameterValue::Int64(now));
     let found = rows(db, SQL, params).await?;
     let Some(row) = found.first() else { return Ok(None) };
     Ok(Some(Registered {
@@ -282,12 +269,14 @@ const OPEN_SIGHTED: &str = "WITH d AS (UPDATE devices.devices SET kind = $6, os 
      jsonb_build_object('device_id', s.device_id)) FROM t JOIN s ON s.id = t.session_id";
 
 fn sighted_session(new: &NewSession<'_>, seen: &Seen<'_>) -> Vec<ParameterValue> {
-    vec![
-        string(new.user.as_str()),
-        string(new.device.as_str()),
-        ParameterValue::Str(new.amr.join(",")),
-        ParameterValue::Binary(new.token_hash.to_vec()),
-        ParameterValue::Int64(new.now),
+    let mut params = bare_session(new);
+    params.extend(seen_values(seen));
+    params
+}
+
+/// What a device sighting writes, in the order both statements take it.
+fn seen_values(seen: &Seen<'_>) -> [ParameterValue; 11] {
+    [
         text(seen.kind),
         text(seen.os),
         text(seen.os_version),
